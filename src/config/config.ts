@@ -1,0 +1,188 @@
+// Loads the configuration: config/default.yaml < --config file < DAVFS_* environment < flags,
+// validated in one place so every bad value is reported with its name and source.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseSize } from './size.js';
+
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
+
+/** Environment variables and the setting each one sets (documented in config/default.yaml). */
+export const ENV_SETTINGS: Record<string, string> = {
+  DAVFS_DATA: 'data',
+  DAVFS_LISTEN: 'listen',
+  DAVFS_STORE: 'store',
+  DAVFS_META: 'meta',
+  DAVFS_CACHE_DIR: 'cache.dir',
+  DAVFS_CACHE_SIZE: 'cache.size',
+  DAVFS_CHUNKING_MIN: 'chunking.min',
+  DAVFS_CHUNKING_AVG: 'chunking.avg',
+  DAVFS_CHUNKING_MAX: 'chunking.max',
+  DAVFS_INLINE_MAX: 'inline_max',
+  DAVFS_UPLOAD_CONCURRENCY: 'upload_concurrency',
+  DAVFS_READ_AHEAD: 'read_ahead',
+  DAVFS_MAX_UPLOAD: 'max_upload',
+  DAVFS_LOG_LEVEL: 'log_level',
+};
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const listen = z.string().transform((v, ctx) => {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not HOST:PORT (examples: 127.0.0.1:8080, 0.0.0.0:80, [::1]:8080)` });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+});
+const url = (schemes: string[]) =>
+  z.string().refine((v) => v === '' || schemes.some((s) => v.startsWith(`${s}://`)), {
+    message: `must be empty or start with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+  });
+
+const RawConfig = z.strictObject({
+  data: z.string().min(1),
+  listen,
+  store: url(['file', 's3']),
+  meta: url(['sqlite']),
+  cache: z.strictObject({ dir: z.string(), size }),
+  chunking: z.strictObject({ min: size, avg: size, max: size }),
+  inline_max: size,
+  upload_concurrency: count(1, 64),
+  read_ahead: count(0, 16),
+  max_upload: size,
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']),
+});
+
+export interface Config {
+  data: string;
+  listen: { host: string; port: number };
+  /** Object store URL, derived from `data` when not set. */
+  store: string;
+  /** Metadata store URL, derived from `data` when not set. */
+  meta: string;
+  cache: { dir: string; size: number };
+  chunking: { minSize: number; avgSize: number; maxSize: number };
+  inlineMax: number;
+  uploadConcurrency: number;
+  readAhead: number;
+  maxUpload: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Tree = { [key: string]: unknown };
+
+export interface ConfigSources {
+  /** --config FILE */
+  file?: string;
+  /** Usually process.env; only DAVFS_* names are read. */
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by dotted setting name, e.g. { 'cache.size': '4GiB' }. */
+  flags?: Record<string, string | undefined>;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const problems: string[] = [];
+  const merged = readYaml(DEFAULT_CONFIG_FILE, problems);
+  if (sources.file) merge(merged, readYaml(sources.file, problems), sources.file, problems);
+  for (const [name, value] of Object.entries(sources.env ?? {})) {
+    if (!name.startsWith('DAVFS_') || value === undefined) continue;
+    const key = ENV_SETTINGS[name];
+    // DAVFS_PASSWORD and friends belong to other commands; only flag names that look like typos.
+    if (key) setPath(merged, key, value);
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) if (value !== undefined) setPath(merged, key, value);
+  if (problems.length) throw new ConfigError(problems);
+
+  const parsed = RawConfig.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}${sourceHint(i.path.join('.'))}`));
+  }
+  const c = parsed.data;
+  const data = resolve(c.data);
+  if (!(c.chunking.min < c.chunking.avg && c.chunking.avg < c.chunking.max)) {
+    throw new ConfigError([`chunking: need min < avg < max, got ${c.chunking.min} / ${c.chunking.avg} / ${c.chunking.max}`]);
+  }
+  return {
+    data,
+    listen: c.listen,
+    store: c.store || `file://${resolve(data, 'objects')}`,
+    meta: c.meta || `sqlite://${resolve(data, 'meta.db')}`,
+    cache: { dir: c.cache.dir ? resolve(c.cache.dir) : resolve(data, 'cache'), size: c.cache.size },
+    chunking: { minSize: c.chunking.min, avgSize: c.chunking.avg, maxSize: c.chunking.max },
+    inlineMax: c.inline_max,
+    uploadConcurrency: c.upload_concurrency,
+    readAhead: c.read_ahead,
+    maxUpload: c.max_upload,
+    logLevel: c.log_level,
+  };
+}
+
+function sourceHint(key: string): string {
+  const env = Object.entries(ENV_SETTINGS).find(([, k]) => k === key)?.[0];
+  return env ? ` (set in a config file, ${env} or a flag)` : '';
+}
+
+function readYaml(file: string, problems: string[]): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return {};
+  }
+  try {
+    const doc: unknown = parseYaml(text) ?? {};
+    if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('top level must be a mapping');
+    return doc as Tree;
+  } catch (err) {
+    problems.push(`config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    return {};
+  }
+}
+
+/** Merges `over` into `base`, refusing keys the defaults do not know (typos must not pass). */
+function merge(base: Tree, over: Tree, file: string, problems: string[], prefix = ''): void {
+  for (const [k, v] of Object.entries(over)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (!(k in base)) {
+      problems.push(`${file}: unknown setting "${key}"`);
+    } else if (isTree(base[k])) {
+      if (isTree(v)) merge(base[k] as Tree, v, file, problems, key);
+      else problems.push(`${file}: "${key}" must be a mapping`);
+    } else {
+      base[k] = v;
+    }
+  }
+}
+
+function setPath(tree: Tree, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let t = tree;
+  for (const k of keys.slice(0, -1)) {
+    if (!isTree(t[k])) t[k] = {};
+    t = t[k] as Tree;
+  }
+  t[keys[keys.length - 1]!] = value;
+}
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

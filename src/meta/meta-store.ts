@@ -1,0 +1,121 @@
+// The metadata contract: the tree, file contents as chunk lists, dead properties and chunk
+// refcounts. SqlMetaStore implements it for SQLite (and PostgreSQL through the same SQL);
+// test/contract/meta-store.contract.ts runs against every implementation.
+
+export type NodeKind = 'file' | 'dir';
+
+export const ROOT_ID = 1;
+
+export interface NodeRow {
+  id: number;
+  parentId: number | null;
+  name: string;
+  kind: NodeKind;
+  contentId: number | null;
+  /** Logical size in bytes (0 for folders). */
+  size: number;
+  /** Strong ETag of the content (null for folders). */
+  etag: string | null;
+  mtimeMs: number;
+  birthMs: number;
+  ctimeMs: number;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  contentType: string | null;
+}
+
+/** One chunk of a content, where it sits. */
+export interface ChunkExtent {
+  hash: string;
+  offset: number;
+  length: number;
+}
+
+export interface ContentBody {
+  size: number;
+  etag: string;
+  /** Bytes of a small file stored in the row itself. */
+  inline: Buffer | null;
+  chunks: ChunkExtent[];
+}
+
+/** A new content to commit: either inline bytes or a chunk list (already durable, I1). */
+export interface NewContent {
+  size: number;
+  etag: string;
+  inline: Buffer | null;
+  chunks: { hash: string; length: number }[];
+}
+
+export interface CommitFileRequest {
+  parentId: number;
+  name: string;
+  content: NewContent;
+  mtimeMs: number;
+  contentType?: string | null;
+  /**
+   * Commit only if the file's current content is this one (null: only if the file does not exist
+   * yet; undefined: unconditionally). Used by partial updates and If-Match.
+   */
+  expectContentId?: number | null;
+}
+
+export interface DeadProp {
+  ns: string;
+  name: string;
+  /** Inner XML, with the namespace declarations it needs. */
+  value: string;
+}
+
+export type PropPatch = { op: 'set'; prop: DeadProp } | { op: 'remove'; ns: string; name: string };
+
+export interface MetaStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  getSetting(key: string): Promise<string | undefined>;
+  /** Stores a setting unless it is already set; returns the value in force. */
+  initSetting(key: string, value: string): Promise<string>;
+
+  getNode(id: number): Promise<NodeRow | undefined>;
+  lookup(parentId: number, name: string): Promise<NodeRow | undefined>;
+  /** Children in name order, from after `afterName` (keyset paging for huge folders). */
+  listChildren(parentId: number, afterName: string | null, limit: number): Promise<NodeRow[]>;
+  /** Nodes from the root down to `id` (root first). */
+  ancestors(id: number): Promise<NodeRow[]>;
+
+  /** ENOENT parent missing, ENOTDIR parent is a file, EEXIST name taken. */
+  createDir(parentId: number, name: string, timeMs: number): Promise<NodeRow>;
+  /**
+   * Points (parentId, name) at a new content in one transaction: replaces the old content of an
+   * existing file (atomically; its chunk refs are released), or creates the file. EISDIR when the
+   * name is a folder, EPRECONDITION when `expectContentId` does not hold.
+   */
+  commitFile(req: CommitFileRequest): Promise<{ node: NodeRow; created: boolean }>;
+  readContent(contentId: number): Promise<ContentBody>;
+  /** The chunks that overlap bytes [start, end] (inclusive) of a content, in order. */
+  chunksInRange(contentId: number, start: number, end: number): Promise<ChunkExtent[]>;
+  /** Which of these chunk hashes are stored and referenced (so need no upload: dedup). */
+  knownChunks(hashes: string[]): Promise<Set<string>>;
+
+  /** Deletes a node and everything below it; ENOTEMPTY for a non-empty folder unless recursive. */
+  remove(id: number, recursive: boolean): Promise<void>;
+  /**
+   * Renames/moves a node. When the target name exists: EEXIST unless `overwrite`, in which case
+   * it is removed first (in the same transaction). EINVAL moving a folder into itself.
+   */
+  move(id: number, newParentId: number, newName: string, overwrite: boolean): Promise<NodeRow>;
+  /** Copies a node (a folder with its subtree when `recursive`), sharing contents: no data moves. */
+  copy(id: number, newParentId: number, newName: string, overwrite: boolean, recursive: boolean): Promise<NodeRow>;
+  setAttributes(id: number, attrs: { mtimeMs?: number; mode?: number | null; uid?: number | null; gid?: number | null }): Promise<NodeRow>;
+
+  getProps(id: number): Promise<DeadProp[]>;
+  /** Applies every operation or none (RFC 4918 §9.2: PROPPATCH is atomic). */
+  patchProps(id: number, ops: PropPatch[]): Promise<void>;
+
+  /** Violations of the schema's invariants; empty when consistent. */
+  checkConsistency(): Promise<string[]>;
+  /** Every chunk row (for checks that every referenced chunk exists in the object store). */
+  listChunks(): AsyncIterable<{ hash: string; size: number; refcount: number }>;
+}

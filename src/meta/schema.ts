@@ -1,0 +1,147 @@
+// The metadata schema: every table, column and invariant of the SQL store, and its migrations.
+//
+// The DDL is written once for every dialect; `{{id}}`, `{{bigint}}` and `{{blob}}` are replaced by
+// the dialect (SQLite: INTEGER PRIMARY KEY / INTEGER / BLOB; PostgreSQL: BIGINT GENERATED … IDENTITY
+// / BIGINT / BYTEA). Keep the SQL portable: ANSI types, `ON CONFLICT … DO UPDATE`, `RETURNING`,
+// `WITH RECURSIVE`; nothing SQLite- or PostgreSQL-only.
+//
+// Invariants (checked by SqlMetaStore.checkConsistency and, later, `davfs-bridge fsck`):
+//  I1  A chunk is durable in the object store before any committed row refers to it
+//      (the Vfs uploads, then commits).
+//  I2  chunks.refcount = number of content_chunks rows naming that hash; changed in the same
+//      transaction as those rows.
+//  I3  contents.refcount = number of nodes whose content_id names that content; a content whose
+//      refcount drops to 0 is deleted in the same transaction (its content_chunks with it).
+//  I4  Every node but the root has a parent that exists and is a directory; (parent_id, name) is
+//      unique; there are no cycles (MOVE refuses to move a folder into itself).
+//  I5  A file node has exactly one content; a directory node has none.
+//  I6  contents.etag is derived from the chunk list (or the inline bytes) alone, so it is strong and
+//      equal on every node without reading data (DESIGN.md invariant 5).
+
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'tree, contents, chunks, properties, locks, settings',
+    statements: [
+      // settings: key/value facts about this store that must never drift between nodes, e.g.
+      // `schema_version`, `chunking` (JSON of the FastCDC parameters and gear-table id),
+      // `hash_algorithm`. Written once at creation; a node whose code disagrees refuses to start.
+      `CREATE TABLE settings (
+         key   VARCHAR(200) PRIMARY KEY,
+         value TEXT NOT NULL
+       )`,
+
+      // chunks: one row per content-addressed object at chunks/<h[0..2]>/<hash> in the bucket.
+      //  hash      hex digest of the chunk bytes (algorithm in settings.hash_algorithm)
+      //  size      bytes in the chunk
+      //  refcount  number of content_chunks rows naming this hash (I2)
+      //  zero_since_ms  when refcount last dropped to 0 (NULL while referenced): garbage collection
+      //            deletes only chunks unreferenced for longer than its grace period.
+      `CREATE TABLE chunks (
+         hash          VARCHAR(128) PRIMARY KEY,
+         size          {{bigint}} NOT NULL,
+         refcount      {{bigint}} NOT NULL,
+         zero_since_ms {{bigint}}
+       )`,
+      `CREATE INDEX chunks_zero_since ON chunks (zero_since_ms)`,
+
+      // contents: an immutable byte sequence, the body of one or more files (COPY shares it).
+      //  size        total bytes
+      //  etag        strong ETag (I6): hash over the chunk hashes, or over the inline bytes
+      //  inline_data the bytes themselves for small files (no object-store round trip); NULL when
+      //              the content is made of chunks
+      //  refcount    number of nodes using it (I3)
+      `CREATE TABLE contents (
+         id          {{id}},
+         size        {{bigint}} NOT NULL,
+         etag        VARCHAR(128) NOT NULL,
+         inline_data {{blob}},
+         refcount    {{bigint}} NOT NULL
+       )`,
+      `CREATE INDEX contents_etag ON contents (etag)`,
+
+      // content_chunks: the ordered chunk list of a content.
+      //  seq     0-based position; offsets are increasing with seq and contiguous
+      //  offset  byte offset of the chunk within the content (so a range read finds its chunks by
+      //          index, without summing sizes)
+      `CREATE TABLE content_chunks (
+         content_id {{bigint}} NOT NULL REFERENCES contents (id),
+         seq        {{bigint}} NOT NULL,
+         chunk_hash VARCHAR(128) NOT NULL REFERENCES chunks (hash),
+         "offset"   {{bigint}} NOT NULL,
+         length     {{bigint}} NOT NULL,
+         PRIMARY KEY (content_id, seq)
+       )`,
+      `CREATE INDEX content_chunks_offset ON content_chunks (content_id, "offset")`,
+      `CREATE INDEX content_chunks_hash ON content_chunks (chunk_hash)`,
+
+      // nodes: the tree as edges (I4). The root has id 1, parent_id NULL and name ''.
+      //  kind        'file' or 'dir'
+      //  content_id  the file's current content (I5); NULL for directories
+      //  mtime_ms    last modification (getlastmodified, st_mtime), settable by clients
+      //  birth_ms    creation time (creationdate)
+      //  ctime_ms    last metadata change (st_ctime)
+      //  mode, uid, gid  POSIX attributes stored for the FUSE front (NULL = defaults)
+      //  content_type    MIME type given at upload (NULL = guess from the name)
+      `CREATE TABLE nodes (
+         id           {{id}},
+         parent_id    {{bigint}} REFERENCES nodes (id),
+         name         VARCHAR(1024) NOT NULL,
+         kind         VARCHAR(8) NOT NULL,
+         content_id   {{bigint}} REFERENCES contents (id),
+         mtime_ms     {{bigint}} NOT NULL,
+         birth_ms     {{bigint}} NOT NULL,
+         ctime_ms     {{bigint}} NOT NULL,
+         mode         INTEGER,
+         uid          INTEGER,
+         gid          INTEGER,
+         content_type VARCHAR(255)
+       )`,
+      `CREATE UNIQUE INDEX nodes_parent_name ON nodes (parent_id, name)`,
+      `CREATE INDEX nodes_content ON nodes (content_id)`,
+
+      // props: WebDAV dead properties (RFC 4918 §4), by node, so they travel with MOVE and COPY.
+      //  ns, name  the property's expanded XML name
+      //  value     the property's inner XML, serialised with its namespace declarations
+      `CREATE TABLE props (
+         node_id {{bigint}} NOT NULL REFERENCES nodes (id),
+         ns      VARCHAR(1024) NOT NULL,
+         name    VARCHAR(1024) NOT NULL,
+         value   TEXT NOT NULL,
+         PRIMARY KEY (node_id, ns, name)
+       )`,
+
+      // locks: WebDAV locks (RFC 4918 §6, §9.10), keyed by path since a lock may cover an unmapped
+      // URL and does not move with MOVE (§7.4 / §9.9.4). Durable across restarts and shared by
+      // every node over one database.
+      //  token       the opaquelocktoken/urn:uuid URI
+      //  path        the lock root, normalised
+      //  depth       0 or -1 (infinity)
+      //  scope       'exclusive' or 'shared'
+      //  owner_xml   the client's <owner> element, returned verbatim in lockdiscovery
+      //  principal   the authenticated user who took it (only they may use the token, §6.4)
+      //  timeout_s   the granted timeout in seconds (NULL = infinite)
+      //  expires_ms  when it lapses unless refreshed (NULL = never)
+      `CREATE TABLE locks (
+         token      VARCHAR(200) PRIMARY KEY,
+         path       VARCHAR(4096) NOT NULL,
+         depth      INTEGER NOT NULL,
+         scope      VARCHAR(16) NOT NULL,
+         owner_xml  TEXT,
+         principal  VARCHAR(255),
+         timeout_s  {{bigint}},
+         expires_ms {{bigint}},
+         created_ms {{bigint}} NOT NULL
+       )`,
+      `CREATE INDEX locks_path ON locks (path)`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

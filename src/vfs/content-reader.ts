@@ -1,0 +1,42 @@
+// Streams a byte range of a content: only the chunks covering the range are fetched (through the
+// disk cache), with read-ahead of the next chunks so a long read never waits on one GET at a time.
+import type { ChunkStore } from '../chunks/chunk-store.js';
+import type { ChunkExtent, MetaStore } from '../meta/meta-store.js';
+import type { ByteRange } from './types.js';
+
+export interface ContentReaderDeps {
+  meta: MetaStore;
+  chunks: ChunkStore;
+  /** How many chunks past the current one to fetch in the background. */
+  readAhead: number;
+}
+
+/** Yields bytes [range.start, range.end] of the content; an empty range yields nothing. */
+export async function* readContentRange(deps: ContentReaderDeps, contentId: number, range: ByteRange): AsyncGenerator<Buffer> {
+  if (range.end < range.start) return;
+  const body = await deps.meta.readContent(contentId);
+  if (body.inline) {
+    yield body.inline.subarray(range.start, range.end + 1);
+    return;
+  }
+  const extents = await deps.meta.chunksInRange(contentId, range.start, range.end);
+  for (let i = 0; i < extents.length; i++) {
+    const e = extents[i]!;
+    if (deps.readAhead > 0) deps.chunks.prefetch(extents.slice(i + 1, i + 1 + deps.readAhead).map(toRef));
+    const data = await deps.chunks.read(e.hash, e.length);
+    const from = Math.max(range.start - e.offset, 0);
+    const to = Math.min(range.end - e.offset + 1, e.length);
+    yield from === 0 && to === e.length ? data : data.subarray(from, to);
+  }
+}
+
+/** Reads bytes [start, end) of a content into memory (small spans only: partial updates). */
+export async function readSpan(deps: ContentReaderDeps, contentId: number, start: number, end: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of readContentRange(deps, contentId, { start, end: end - 1 })) parts.push(b);
+  return Buffer.concat(parts);
+}
+
+function toRef(e: ChunkExtent): { hash: string; size: number } {
+  return { hash: e.hash, size: e.length };
+}

@@ -1,0 +1,48 @@
+// Shapes the Vfs hands to its fronts: what a file or folder looks like, and the write options.
+import type { NodeKind } from '../meta/meta-store.js';
+
+export interface Stat {
+  /** Normalised path, `/` for the root. */
+  path: string;
+  name: string;
+  kind: NodeKind;
+  /** Stable id while the node exists (inode number for FUSE). */
+  id: number;
+  size: number;
+  /** Strong ETag (unquoted) of a file's content; null for folders. */
+  etag: string | null;
+  mtimeMs: number;
+  birthMs: number;
+  ctimeMs: number;
+  contentType: string | null;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+}
+
+export interface WriteOptions {
+  /** Last-modified time to record (default: now). */
+  mtimeMs?: number;
+  contentType?: string | null;
+  /** When set, the body must be exactly this long or nothing is committed (Content-Length). */
+  expectedSize?: number;
+  /**
+   * Conditional write: commit only if the current ETag is this one (If-Match); `null` means only
+   * if the file does not exist (If-None-Match: *). Checked again at commit time.
+   */
+  ifEtag?: string | null;
+}
+
+export interface WriteResult {
+  stat: Stat;
+  /** True when the file did not exist before (201 rather than 204). */
+  created: boolean;
+}
+
+/** Inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export type ByteSource = AsyncIterable<Uint8Array>;

@@ -1,0 +1,259 @@
+// The Vfs: the one API both fronts (WebDAV, FUSE) use. Paths in, Stats and byte streams out;
+// every change is one metadata transaction over immutable chunks, so it is atomic and cheap.
+import { FsError } from '../core/errors.js';
+import { baseName, normalizePath, parentOf, splitPath, joinPath } from '../core/paths.js';
+import type { ChunkStore } from '../chunks/chunk-store.js';
+import type { ChunkingParams } from '../chunks/fastcdc.js';
+import { ROOT_ID, type DeadProp, type MetaStore, type NodeRow, type PropPatch } from '../meta/meta-store.js';
+import { readContentRange, type ContentReaderDeps } from './content-reader.js';
+import { writeContent, type ContentWriterDeps } from './content-writer.js';
+import { rewriteRange, truncateContent } from './partial-update.js';
+import type { ByteRange, ByteSource, Stat, WriteOptions, WriteResult } from './types.js';
+
+export interface VfsOptions {
+  chunking: ChunkingParams;
+  inlineMax: number;
+  uploadConcurrency: number;
+  readAhead: number;
+  /** Page size of folder listings (keyset pages keep memory flat for huge folders). */
+  listPageSize?: number;
+}
+
+export class Vfs {
+  private readonly writer: ContentWriterDeps;
+  private readonly reader: ContentReaderDeps;
+  private readonly pageSize: number;
+
+  constructor(
+    readonly meta: MetaStore,
+    readonly chunks: ChunkStore,
+    opts: VfsOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.writer = { meta, chunks, chunking: opts.chunking, inlineMax: opts.inlineMax, uploadConcurrency: opts.uploadConcurrency };
+    this.reader = { meta, chunks, readAhead: opts.readAhead };
+    this.pageSize = opts.listPageSize ?? 1000;
+  }
+
+  async stat(path: string): Promise<Stat> {
+    const p = normalizePath(path);
+    return toStat(p, await this.resolve(p));
+  }
+
+  /** Stat, or undefined when nothing is at the path (a missing parent is still an error). */
+  async tryStat(path: string): Promise<Stat | undefined> {
+    try {
+      return await this.stat(path);
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Entries of a folder in name order, fetched page by page. */
+  async *list(path: string): AsyncGenerator<Stat> {
+    const p = normalizePath(path);
+    const dir = await this.resolve(p);
+    if (dir.kind !== 'dir') throw new FsError('ENOTDIR', `${p} is not a folder`);
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.meta.listChildren(dir.id, after, this.pageSize);
+      for (const n of page) yield toStat(joinPath(p, n.name), n);
+      if (page.length < this.pageSize) return;
+      after = page[page.length - 1]!.name;
+    }
+  }
+
+  /** Bytes of a file; `range` is inclusive and must lie within the file. */
+  async read(path: string, range?: ByteRange): Promise<{ stat: Stat; body: AsyncGenerator<Buffer> }> {
+    const p = normalizePath(path);
+    const node = await this.resolve(p);
+    if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
+    const r = range ?? { start: 0, end: node.size - 1 };
+    if (r.start < 0 || r.end >= node.size || (r.start > r.end && node.size > 0)) {
+      throw new FsError('EINVAL', `range ${r.start}-${r.end} is outside ${node.size} bytes`);
+    }
+    // The content id is fixed now: a concurrent PUT does not change what this reader sees.
+    return { stat: toStat(p, node), body: readContentRange(this.reader, node.contentId!, r) };
+  }
+
+  /** Replaces (or creates) a file with the bytes of `source`, atomically. */
+  async write(path: string, source: ByteSource, opts: WriteOptions = {}): Promise<WriteResult> {
+    const p = normalizePath(path);
+    const { parent, existing } = await this.resolveForCreate(p);
+    if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
+    const expectContentId = this.expectedContent(existing, opts.ifEtag);
+    const content = await writeContent(this.writer, source, { expectedSize: opts.expectedSize });
+    const { node, created } = await this.meta.commitFile({
+      parentId: parent.id,
+      name: baseName(p),
+      content,
+      mtimeMs: opts.mtimeMs ?? this.now(),
+      contentType: opts.contentType,
+      expectContentId,
+    });
+    return { stat: toStat(p, node), created };
+  }
+
+  /**
+   * Writes `length` bytes at `offset`, creating the file when missing and zero-filling any gap.
+   * Only the chunks around the range are re-chunked and uploaded; the rest are kept by reference.
+   */
+  async writeRange(path: string, offset: number, length: number, source: ByteSource, opts: WriteOptions = {}): Promise<WriteResult> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new FsError('EINVAL', 'offset and length must be non-negative integers');
+    }
+    const p = normalizePath(path);
+    const { parent, existing } = await this.resolveForCreate(p);
+    if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
+    const expectContentId = this.expectedContent(existing, opts.ifEtag) ?? existing?.contentId ?? null;
+    const content = await rewriteRange(this.writer, this.reader, existing?.contentId ?? null, offset, length, source);
+    const { node, created } = await this.meta.commitFile({
+      parentId: parent.id,
+      name: baseName(p),
+      content,
+      mtimeMs: opts.mtimeMs ?? this.now(),
+      contentType: opts.contentType,
+      expectContentId,
+    });
+    return { stat: toStat(p, node), created };
+  }
+
+  /** Sets a file's length, dropping bytes past it or appending zeros. */
+  async truncate(path: string, size: number): Promise<Stat> {
+    if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL', 'size must be a non-negative integer');
+    const p = normalizePath(path);
+    const node = await this.resolve(p);
+    if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
+    if (node.size === size) return toStat(p, node);
+    const content = await truncateContent(this.writer, this.reader, node.contentId!, node.size, size);
+    const res = await this.meta.commitFile({
+      parentId: node.parentId!,
+      name: node.name,
+      content,
+      mtimeMs: this.now(),
+      expectContentId: node.contentId,
+    });
+    return toStat(p, res.node);
+  }
+
+  async mkdir(path: string, opts: { parents?: boolean } = {}): Promise<Stat> {
+    const p = normalizePath(path);
+    if (p === '/') {
+      if (opts.parents) return this.stat('/');
+      throw new FsError('EEXIST', '/ exists');
+    }
+    if (opts.parents) {
+      let cur = await this.meta.getNode(ROOT_ID);
+      let curPath = '/';
+      for (const name of splitPath(p)) {
+        curPath = joinPath(curPath, name);
+        const next: NodeRow | undefined = await this.meta.lookup(cur!.id, name);
+        if (next && next.kind !== 'dir') throw new FsError('ENOTDIR', `${curPath} is a file`);
+        cur = next ?? (await this.createDirTolerant(cur!.id, name));
+      }
+      return toStat(p, cur!);
+    }
+    const parent = await this.resolve(parentOf(p));
+    if (parent.kind !== 'dir') throw new FsError('ENOTDIR', `${parentOf(p)} is not a folder`);
+    return toStat(p, await this.meta.createDir(parent.id, baseName(p), this.now()));
+  }
+
+  async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const p = normalizePath(path);
+    if (p === '/') throw new FsError('EACCES', 'the root cannot be removed');
+    await this.meta.remove((await this.resolve(p)).id, opts.recursive ?? false);
+  }
+
+  async move(from: string, to: string, opts: { overwrite?: boolean } = {}): Promise<{ stat: Stat; replaced: boolean }> {
+    const src = normalizePath(from);
+    const dst = normalizePath(to);
+    if (src === '/' || dst === '/') throw new FsError('EINVAL', 'the root cannot be moved or replaced');
+    const node = await this.resolve(src);
+    const { parent, existing } = await this.resolveForCreate(dst);
+    const moved = await this.meta.move(node.id, parent.id, baseName(dst), opts.overwrite ?? false);
+    return { stat: toStat(dst, moved), replaced: existing !== undefined && existing.id !== node.id };
+  }
+
+  async copy(from: string, to: string, opts: { overwrite?: boolean; recursive?: boolean } = {}): Promise<{ stat: Stat; replaced: boolean }> {
+    const src = normalizePath(from);
+    const dst = normalizePath(to);
+    if (dst === '/') throw new FsError('EINVAL', 'the root cannot be replaced');
+    const node = await this.resolve(src);
+    const { parent, existing } = await this.resolveForCreate(dst);
+    const copied = await this.meta.copy(node.id, parent.id, baseName(dst), opts.overwrite ?? false, opts.recursive ?? true);
+    return { stat: toStat(dst, copied), replaced: existing !== undefined };
+  }
+
+  async setAttributes(path: string, attrs: { mtimeMs?: number; mode?: number | null; uid?: number | null; gid?: number | null }): Promise<Stat> {
+    const p = normalizePath(path);
+    return toStat(p, await this.meta.setAttributes((await this.resolve(p)).id, attrs));
+  }
+
+  async getProps(path: string): Promise<DeadProp[]> {
+    return this.meta.getProps((await this.resolve(normalizePath(path))).id);
+  }
+
+  /** All operations or none (RFC 4918 §9.2). */
+  async patchProps(path: string, ops: PropPatch[]): Promise<void> {
+    await this.meta.patchProps((await this.resolve(normalizePath(path))).id, ops);
+  }
+
+  /** Walks the edges from the root; ENOENT for a missing node, ENOTDIR for a file mid-path. */
+  private async resolve(p: string): Promise<NodeRow> {
+    let node = await this.meta.getNode(ROOT_ID);
+    if (!node) throw new FsError('EIO', 'metadata store has no root');
+    for (const name of splitPath(p)) {
+      if (node.kind !== 'dir') throw new FsError('ENOTDIR', `a component of ${p} is a file`);
+      const next: NodeRow | undefined = await this.meta.lookup(node.id, name);
+      if (!next) throw new FsError('ENOENT', `${p} does not exist`);
+      node = next;
+    }
+    return node;
+  }
+
+  private async resolveForCreate(p: string): Promise<{ parent: NodeRow; existing: NodeRow | undefined }> {
+    const parent = await this.resolve(parentOf(p));
+    if (parent.kind !== 'dir') throw new FsError('ENOTDIR', `${parentOf(p)} is not a folder`);
+    return { parent, existing: p === '/' ? parent : await this.meta.lookup(parent.id, baseName(p)) };
+  }
+
+  private expectedContent(existing: NodeRow | undefined, ifEtag: string | null | undefined): number | null | undefined {
+    if (ifEtag === undefined) return undefined;
+    if (ifEtag === null) {
+      if (existing) throw new FsError('EPRECONDITION', 'the file exists');
+      return null;
+    }
+    if (!existing || existing.etag !== ifEtag) throw new FsError('EPRECONDITION', 'the ETag does not match');
+    return existing.contentId;
+  }
+
+  /** mkdir -p races with itself: a folder created meanwhile is fine. */
+  private async createDirTolerant(parentId: number, name: string): Promise<NodeRow> {
+    try {
+      return await this.meta.createDir(parentId, name, this.now());
+    } catch (err) {
+      const raced = err instanceof FsError && err.code === 'EEXIST' ? await this.meta.lookup(parentId, name) : undefined;
+      if (raced?.kind === 'dir') return raced;
+      throw err;
+    }
+  }
+}
+
+function toStat(path: string, n: NodeRow): Stat {
+  return {
+    path,
+    name: n.name,
+    kind: n.kind,
+    id: n.id,
+    size: n.size,
+    etag: n.etag,
+    mtimeMs: n.mtimeMs,
+    birthMs: n.birthMs,
+    ctimeMs: n.ctimeMs,
+    contentType: n.contentType,
+    mode: n.mode,
+    uid: n.uid,
+    gid: n.gid,
+  };
+}

@@ -1,0 +1,101 @@
+// The composition root: the only file that names concrete classes. It turns a Config into a
+// running core (object store, metadata, cache, chunk store, Vfs), choosing implementations by
+// URL scheme.
+import { resolve } from 'node:path';
+import type { Config } from './config/config.js';
+import { FsError } from './core/errors.js';
+import { redactUrl, type Logger } from './core/log.js';
+import type { ObjectStore } from './store/object-store.js';
+import { LocalObjectStore } from './store/local-store.js';
+import { S3ObjectStore, parseS3Url } from './store/s3-store.js';
+import type { MetaStore } from './meta/meta-store.js';
+import { SqlMetaStore } from './meta/sql-meta-store.js';
+import { SqliteDriver } from './meta/sqlite-driver.js';
+import { DiskChunkCache } from './chunks/disk-cache.js';
+import { ChunkStore } from './chunks/chunk-store.js';
+import { CHUNKER_ID, validateChunkingParams, type ChunkingParams } from './chunks/fastcdc.js';
+import { HASH_ALGORITHM } from './chunks/chunk-hash.js';
+import { Vfs } from './vfs/vfs.js';
+
+export interface Core {
+  objects: ObjectStore;
+  meta: MetaStore;
+  cache: DiskChunkCache;
+  chunks: ChunkStore;
+  vfs: Vfs;
+  close(): Promise<void>;
+}
+
+export function openObjectStore(url: string): ObjectStore {
+  if (url.startsWith('file://')) return new LocalObjectStore(resolve(url.slice('file://'.length)));
+  if (url.startsWith('s3://')) return new S3ObjectStore(parseS3Url(url));
+  throw new FsError('EINVAL', `unsupported object store URL ${redactUrl(url)} (use file:// or s3://)`);
+}
+
+export function openMetaStore(url: string): MetaStore {
+  if (url.startsWith('sqlite://')) {
+    const file = url.slice('sqlite://'.length);
+    return new SqlMetaStore(new SqliteDriver(file === ':memory:' ? file : resolve(file)));
+  }
+  throw new FsError('EINVAL', `unsupported metadata URL ${redactUrl(url)} (use sqlite://)`);
+}
+
+/** Opens every layer, checking each one; on failure closes what was opened and rethrows. */
+export async function openCore(config: Config, log: Logger): Promise<Core> {
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const objects = openObjectStore(config.store);
+    await objects.open();
+    opened.push(objects);
+    const meta = openMetaStore(config.meta);
+    await meta.open();
+    opened.push(meta);
+    const chunking = await storeChunking(meta, config, log);
+    const cache = new DiskChunkCache({ dir: config.cache.dir, maxBytes: config.cache.size });
+    await cache.open();
+    // Chunks staged by a write that never committed were never acknowledged: drop them.
+    for (const hash of await cache.listStaged()) await cache.unstage(hash);
+    const chunks = new ChunkStore(objects, cache);
+    const vfs = new Vfs(meta, chunks, {
+      chunking,
+      inlineMax: config.inlineMax,
+      uploadConcurrency: config.uploadConcurrency,
+      readAhead: config.readAhead,
+    });
+    log.info({ store: objects.description, meta: redactUrl(config.meta), cache: config.cache.dir }, 'core opened');
+    return {
+      objects,
+      meta,
+      cache,
+      chunks,
+      vfs,
+      close: async () => {
+        await meta.close();
+        await objects.close();
+      },
+    };
+  } catch (err) {
+    for (const o of opened.reverse()) await o.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The chunking parameters and hash are part of the store's format: the first node to open a
+ * store records them, every later node uses the recorded ones (a different hash would make
+ * every chunk name wrong, so that is refused).
+ */
+async function storeChunking(meta: MetaStore, config: Config, log: Logger): Promise<ChunkingParams> {
+  const hash = await meta.initSetting('hash_algorithm', HASH_ALGORITHM);
+  if (hash !== HASH_ALGORITHM) throw new FsError('EIO', `store uses hash ${hash}, this program ${HASH_ALGORITHM}`);
+  const wanted = { ...config.chunking, chunker: CHUNKER_ID };
+  const stored = JSON.parse(await meta.initSetting('chunking', JSON.stringify(wanted))) as ChunkingParams & { chunker: string };
+  // Another chunker only costs deduplication against older files, never correctness.
+  if (stored.chunker !== CHUNKER_ID) log.warn({ stored: stored.chunker, ours: CHUNKER_ID }, 'store was chunked by another chunker version');
+  const params = { minSize: stored.minSize, avgSize: stored.avgSize, maxSize: stored.maxSize };
+  if (params.minSize !== config.chunking.minSize || params.avgSize !== config.chunking.avgSize || params.maxSize !== config.chunking.maxSize) {
+    log.warn({ stored: params }, 'configured chunking differs from the store; using the store\'s parameters');
+  }
+  validateChunkingParams(params);
+  return params;
+}

@@ -1,0 +1,22 @@
+// The `davfs-bridge` command line: one verb per file, errors printed as one clear line.
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { ConfigError } from '../config/config.js';
+import { FsError } from '../core/errors.js';
+import { registerServe } from './serve.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const program = new Command()
+  .name('davfs-bridge')
+  .description('Serve S3-compatible object storage as a WebDAV drive')
+  .version(pkg.version);
+registerServe(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`davfs-bridge: ${err.message}`);
+  else if (err instanceof FsError) console.error(`davfs-bridge: ${err.message}`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`davfs-bridge: address in use: ${(err as Error).message}`);
+  else console.error('davfs-bridge:', err);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+// `davfs-bridge serve`: load the configuration, open the core, serve WebDAV until a signal.
+import type { Command } from 'commander';
+import { loadConfig, type ConfigSources } from '../config/config.js';
+import { createLogger } from '../core/log.js';
+import { openCore } from '../app.js';
+import { startServer } from '../http/server.js';
+
+/** Flags shared by every verb that opens the store (serve now; mount, gc, fsck later). */
+export function addStoreOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'configuration file (YAML), see config/default.yaml')
+    .option('--data <dir>', 'folder of the embedded default store [env DAVFS_DATA]')
+    .option('--store <url>', 'object store URL: file://DIR or s3://bucket/prefix?endpoint=… [env DAVFS_STORE]')
+    .option('--meta <url>', 'metadata store URL: sqlite://FILE [env DAVFS_META]')
+    .option('--cache-dir <dir>', 'local chunk cache folder [env DAVFS_CACHE_DIR]')
+    .option('--cache-size <size>', 'cache size limit, e.g. 2GiB [env DAVFS_CACHE_SIZE]')
+    .option('--log-level <level>', 'fatal, error, warn, info or debug [env DAVFS_LOG_LEVEL]');
+}
+
+export interface StoreFlags {
+  config?: string;
+  data?: string;
+  store?: string;
+  meta?: string;
+  cacheDir?: string;
+  cacheSize?: string;
+  logLevel?: string;
+  listen?: string;
+}
+
+export function configSources(flags: StoreFlags): ConfigSources {
+  return {
+    file: flags.config,
+    env: process.env,
+    flags: {
+      data: flags.data,
+      store: flags.store,
+      meta: flags.meta,
+      'cache.dir': flags.cacheDir,
+      'cache.size': flags.cacheSize,
+      log_level: flags.logLevel,
+      listen: flags.listen,
+    },
+  };
+}
+
+export function registerServe(program: Command): void {
+  addStoreOptions(program.command('serve').description('serve the store over WebDAV'))
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080) [env DAVFS_LISTEN]')
+    .action(async (flags: StoreFlags) => {
+      const config = loadConfig(configSources(flags));
+      const log = createLogger(config.logLevel);
+      const core = await openCore(config, log);
+      const server = await startServer(core.vfs, config.listen, { maxUpload: config.maxUpload }, log);
+      console.log(`davfs-bridge serving ${server.url} (data: ${config.data})`);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping');
+        await server.close();
+        await core.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,44 @@
+// The HTTP listener: a Koa app whose only middleware (for now) is the WebDAV front.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import type { Logger } from '../core/log.js';
+import { davMiddleware } from '../dav/dav-middleware.js';
+import type { DavOptions } from '../dav/context.js';
+import type { Vfs } from '../vfs/vfs.js';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startServer(vfs: Vfs, listen: { host: string; port: number }, options: DavOptions, log: Logger): Promise<RunningServer> {
+  const app = new Koa();
+  // Koa logs every uncaught error with its stack by default; the dav middleware already handled
+  // and logged what matters.
+  app.silent = true;
+  app.use(davMiddleware(vfs, options, log));
+  const server = createServer(app.callback());
+  // Large uploads from slow clients must not be cut by Node's default 5-minute request timeout.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}/`,
+    server,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -247,10 +247,7 @@ export class SqlMetaStore implements MetaStore {
       const existing = await lookupIn(tx, newParentId, newName);
       if (existing?.id === id) return node;
       const t = this.now();
-      if (existing) {
-        if (!overwrite) throw new FsError('EEXIST', `"${newName}" exists`);
-        await removeTree(tx, existing.id, t);
-      }
+      if (existing) await replaceTarget(tx, existing, id, newName, overwrite, t);
       await tx.run('UPDATE nodes SET parent_id = ?, name = ?, ctime_ms = ? WHERE id = ?', [newParentId, newName, t, id]);
       await touchDir(tx, node.parentId!, t);
       if (node.parentId !== newParentId) await touchDir(tx, newParentId, t);
@@ -267,10 +264,7 @@ export class SqlMetaStore implements MetaStore {
       const existing = await lookupIn(tx, newParentId, newName);
       if (existing?.id === id) throw new FsError('EINVAL', 'source and destination are the same');
       const t = this.now();
-      if (existing) {
-        if (!overwrite) throw new FsError('EEXIST', `"${newName}" exists`);
-        await removeTree(tx, existing.id, t);
-      }
+      if (existing) await replaceTarget(tx, existing, id, newName, overwrite, t);
       const newId = await copyTree(tx, node, newParentId, newName, recursive, t);
       await touchDir(tx, newParentId, t);
       return (await nodeById(tx, newId))!;
@@ -358,12 +352,30 @@ async function touchDir(db: SqlExecutor, id: number, t: number): Promise<void> {
   await db.run('UPDATE nodes SET mtime_ms = ?, ctime_ms = ? WHERE id = ?', [t, t, id]);
 }
 
+/**
+ * Clears the way for MOVE/COPY onto an existing name: EEXIST without overwrite; EINVAL when the
+ * target contains the source (replacing /a with /a/b would delete the source itself).
+ */
+async function replaceTarget(db: SqlExecutor, existing: NodeRow, sourceId: number, name: string, overwrite: boolean, t: number): Promise<void> {
+  if (!overwrite) throw new FsError('EEXIST', `"${name}" exists`);
+  if (existing.kind === 'dir' && (await isSameOrBelow(db, sourceId, existing.id))) {
+    throw new FsError('EINVAL', 'cannot replace a folder that contains the source');
+  }
+  await removeTree(db, existing.id, t);
+}
+
 async function refuseInsideItself(db: SqlExecutor, id: number, newParentId: number): Promise<void> {
-  for (let cur: number | null = newParentId; cur !== null; ) {
-    if (cur === id) throw new FsError('EINVAL', 'cannot move or copy a folder into itself');
+  if (await isSameOrBelow(db, newParentId, id)) throw new FsError('EINVAL', 'cannot move or copy a folder into itself');
+}
+
+/** True if node `id` is `ancestorId` or lies below it (walks parent edges up to the root). */
+async function isSameOrBelow(db: SqlExecutor, id: number, ancestorId: number): Promise<boolean> {
+  for (let cur: number | null = id; cur !== null; ) {
+    if (cur === ancestorId) return true;
     const row: { parent_id: number | null } | undefined = await db.get('SELECT parent_id FROM nodes WHERE id = ?', [cur]);
     cur = row?.parent_id ?? null;
   }
+  return false;
 }
 
 /** Inserts a content (or reuses an identical one: same ETag means same bytes) and takes a ref. */

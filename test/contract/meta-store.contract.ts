@@ -141,6 +141,14 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       assert.equal((await m.lookup(renamed.id, 'sub'))?.id, sub.id);
     });
 
+    it('refuses to overwrite a folder that holds the source', async () => {
+      const d = await m.createDir(ROOT_ID, 'd', 1);
+      const a = await m.commitFile({ parentId: d.id, name: 'a', content: inline('keep'), mtimeMs: 1 });
+      await rejectsCode(m.move(a.node.id, ROOT_ID, 'd', true), 'EINVAL');
+      await rejectsCode(m.copy(a.node.id, ROOT_ID, 'd', true, true), 'EINVAL');
+      assert.equal((await m.lookup(d.id, 'a'))?.id, a.node.id);
+    });
+
     it('copies subtrees and properties without copying data', async () => {
       const d = await m.createDir(ROOT_ID, 'd', 1);
       const f = await m.commitFile({ parentId: d.id, name: 'f', content: chunked([['k1', 4]]), mtimeMs: 1 });

@@ -18,6 +18,7 @@ COPY config ./config
 ENV DAVFS_DATA=/data
 # In a container the server must listen on all interfaces to be reachable through -p.
 ENV DAVFS_LISTEN=0.0.0.0:8080
+RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8080
 USER node

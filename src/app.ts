@@ -51,7 +51,8 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
     await meta.open();
     opened.push(meta);
     const chunking = await storeChunking(meta, config, log);
-    const cache = new DiskChunkCache({ dir: config.cache.dir, maxBytes: config.cache.size });
+    // Durable mode: a chunk is acknowledged only once it is in the object store, so staging needs no fsync.
+    const cache = new DiskChunkCache({ dir: config.cache.dir, maxBytes: config.cache.size, syncStaging: false });
     await cache.open();
     // Chunks staged by a write that never committed were never acknowledged: drop them.
     for (const hash of await cache.listStaged()) await cache.unstage(hash);

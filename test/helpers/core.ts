@@ -7,6 +7,7 @@ import { ChunkStore } from '../../src/chunks/chunk-store.js';
 import { DiskChunkCache } from '../../src/chunks/disk-cache.js';
 import type { ChunkingParams } from '../../src/chunks/fastcdc.js';
 import { SqlMetaStore } from '../../src/meta/sql-meta-store.js';
+import type { MetaStore } from '../../src/meta/meta-store.js';
 import { SqliteDriver } from '../../src/meta/sqlite-driver.js';
 import { MemoryObjectStore } from '../../src/store/memory-store.js';
 import type { ObjectStore } from '../../src/store/object-store.js';
@@ -57,7 +58,7 @@ export async function makeTestCore(
 }
 
 /** Metadata invariants plus I1: every referenced chunk exists in the object store. */
-export async function storeProblems(core: { meta: SqlMetaStore; objects: ObjectStore }): Promise<string[]> {
+export async function storeProblems(core: { meta: MetaStore; objects: ObjectStore }): Promise<string[]> {
   const problems = await core.meta.checkConsistency();
   for await (const c of core.meta.listChunks()) {
     if (c.refcount === 0) continue;

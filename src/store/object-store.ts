@@ -11,7 +11,10 @@ export interface ObjectInfo {
 }
 
 export interface GetOptions {
-  /** Inclusive byte range within the object; both ends must lie inside it. */
+  /**
+   * Inclusive byte range within the object; both ends must lie inside it, otherwise get() throws
+   * FsError('EINVAL') (S3 itself would shorten a range that runs past the end).
+   */
   range?: { start: number; end: number };
 }
 
@@ -47,7 +50,10 @@ export interface ObjectStore {
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: string[]): Promise<void>;
 
-  /** Every object whose key starts with `prefix`, in key order, fetched page by page. */
+  /**
+   * Every object whose key starts with `prefix`, in key order (the binary order of the keys' UTF-8
+   * bytes, as S3 lists them; see compareKeys in store-keys.ts), fetched page by page.
+   */
   list(prefix: string): AsyncIterable<ObjectInfo>;
 
   /** Releases sockets and handles. */

@@ -10,11 +10,23 @@ export interface ContractStore {
   store: ObjectStore;
   /** Stops servers and removes directories the factory made; called after close(). */
   teardown?: () => Promise<void>;
+  /**
+   * Keys for the pagination and batch-delete test. Default 1,100: more than S3's 1,000 keys per
+   * list page and per DeleteObjects request. A store that is slow to write (Swift: ~100 PUTs/s
+   * here) may use fewer keys with smaller pages and batches configured.
+   */
+  manyKeys?: number;
+  /**
+   * Known departures of a test server from the contract, each with its reason. They relax one
+   * assertion and are reported as a test diagnostic; production stores declare none.
+   */
+  quirks?: {
+    /** list() returns the right keys but not in UTF-8 byte order. */
+    listOrder?: string;
+  };
 }
 
 const MiB = 1024 * 1024;
-/** More than S3's 1,000 keys per list page and per DeleteObjects request, so both paginate. */
-const MANY_KEYS = 1100;
 
 /**
  * Registers the suite for one implementation. The factory runs once, before the first test; every
@@ -175,23 +187,26 @@ export function objectStoreContract(name: string, factory: () => Promise<Contrac
       await assert.rejects(store().get(`${p}a`), (err) => isFsError(err, 'ENOENT'));
     });
 
-    it('lists by prefix in key (UTF-8 byte) order, with sizes', async () => {
+    it('lists by prefix in key (UTF-8 byte) order, with sizes', async (t) => {
       const p = fresh();
+      const unordered = subject?.quirks?.listOrder;
+      if (unordered !== undefined) t.diagnostic(`known quirk, order not checked: ${unordered}`);
+      const ordered = (infos: ObjectInfo[]): string[] => {
+        const keys = keyList(infos);
+        return unordered === undefined ? keys : keys.sort(compareKeys);
+      };
       // "a-b" < "a/…" < "ab" in byte order ('-' 0x2d, '/' 0x2f, 'b' 0x62): a store walking folders
       // naively would list a/… before a-b.
       const keys = ['b', 'a/z', 'a-b', 'a/b/c', 'ab', 'a/b-', 'a0', 'Q', 'a/b/d', 'é', 'z'];
       await Promise.all(keys.map((k, i) => store().put(p + k, Buffer.alloc(i))));
       const expectAll = keys.map((k) => p + k).sort(compareKeys);
       const all = await collect(store().list(p));
-      assert.deepEqual(
-        all.map((info) => info.key),
-        expectAll,
-      );
+      assert.deepEqual(ordered(all), expectAll);
       for (const info of all) assert.equal(info.size, keys.indexOf(info.key.slice(p.length)), `size of ${info.key}`);
-      assert.deepEqual(keyList(await collect(store().list(`${p}a/`))), [`${p}a/b-`, `${p}a/b/c`, `${p}a/b/d`, `${p}a/z`]);
-      assert.deepEqual(keyList(await collect(store().list(`${p}a/b`))), [`${p}a/b-`, `${p}a/b/c`, `${p}a/b/d`]);
-      assert.deepEqual(keyList(await collect(store().list(`${p}a`))), expectAll.filter((k) => k.startsWith(`${p}a`)));
-      assert.deepEqual(keyList(await collect(store().list(`${p}a/b/c`))), [`${p}a/b/c`]);
+      assert.deepEqual(ordered(await collect(store().list(`${p}a/`))), [`${p}a/b-`, `${p}a/b/c`, `${p}a/b/d`, `${p}a/z`]);
+      assert.deepEqual(ordered(await collect(store().list(`${p}a/b`))), [`${p}a/b-`, `${p}a/b/c`, `${p}a/b/d`]);
+      assert.deepEqual(ordered(await collect(store().list(`${p}a`))), expectAll.filter((k) => k.startsWith(`${p}a`)));
+      assert.deepEqual(ordered(await collect(store().list(`${p}a/b/c`))), [`${p}a/b/c`]);
     });
 
     it('lists nothing for a prefix no key has, and everything for the empty prefix', async () => {
@@ -201,17 +216,22 @@ export function objectStoreContract(name: string, factory: () => Promise<Contrac
       await store().put(`${p}x`, Buffer.from('x'));
       const everything = keyList(await collect(store().list('')));
       assert.ok(everything.includes(`${p}x`));
-      assert.deepEqual(everything, [...everything].sort(compareKeys), 'whole-store listing is ordered');
+      if (subject?.quirks?.listOrder === undefined) {
+        assert.deepEqual(everything, [...everything].sort(compareKeys), 'whole-store listing is ordered');
+      }
     });
 
-    it(`paginates list and batches delete over ${MANY_KEYS} keys`, async () => {
+    it('paginates list and batches delete over many keys', async (t) => {
       const p = fresh();
-      const keys = Array.from({ length: MANY_KEYS }, (_, i) => `${p}${(i * 7919) % MANY_KEYS}`.padEnd(p.length + 4, '_'));
+      const many = subject?.manyKeys ?? 1100;
+      t.diagnostic(`${many} keys`);
+      // Same-length names in a scrambled order: a flat folder, so even a quirky order is sorted here.
+      const keys = Array.from({ length: many }, (_, i) => `${p}${String((i * 7919) % many).padStart(5, '0')}`);
       await inParallel(keys, 32, (key) => store().put(key, Buffer.from(key)));
       const listed = await collect(store().list(p));
-      assert.equal(listed.length, MANY_KEYS);
+      assert.equal(listed.length, many);
+      assert.equal(new Set(keyList(listed)).size, many, 'no key listed twice across pages');
       assert.deepEqual(keyList(listed), [...keys].sort(compareKeys));
-      assert.equal(new Set(keyList(listed)).size, MANY_KEYS, 'no key listed twice across pages');
       await store().delete(keys);
       assert.deepEqual(await collect(store().list(p)), []);
     });

@@ -16,13 +16,28 @@ objectStoreContract('local directory', async () => {
   return { store: new LocalObjectStore(join(dir, 'objects')), teardown: () => rm(dir, { recursive: true, force: true }) };
 });
 
-// With a key prefix inside the bucket, so the prefix mapping is under test too.
+// Full-size pages and batches (1,100 keys: two list pages, two DeleteObjects requests), and a key
+// prefix inside the bucket so the prefix mapping is under test too.
 objectStoreContract('S3 on s3rver', async () => {
   const server = await startS3rver();
-  return { store: new S3ObjectStore(s3StoreOptions(server, { prefix: 'nested/prefix/' })), teardown: () => server.stop() };
+  return {
+    store: new S3ObjectStore(s3StoreOptions(server, { prefix: 'nested/prefix/' })),
+    teardown: () => server.stop(),
+    quirks: {
+      // s3rver walks its folders with each one's entries sorted by name, so "a/…" comes before
+      // "a-b" ('/' 0x2f > '-' 0x2d); S3, Swift and MinIO sort whole keys.
+      listOrder: 's3rver 3.7.1 lists the keys of a "folder" before keys that sort before it',
+    },
+  };
 });
 
+// Swift takes ~100 PUTs/s and as long to delete here: 1,100 keys cost ~20 s, so fewer keys with
+// small pages and batches walk the same pagination and batching code.
 objectStoreContract("S3 on OpenStack Swift's S3 API", async () => {
   const server = await startSwift();
-  return { store: new S3ObjectStore(s3StoreOptions(server)), teardown: () => server.stop() };
+  return {
+    store: new S3ObjectStore(s3StoreOptions(server, { listPageSize: 40, deleteBatchSize: 40 })),
+    teardown: () => server.stop(),
+    manyKeys: 100,
+  };
 });

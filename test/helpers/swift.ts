@@ -43,8 +43,9 @@ export async function startSwift(): Promise<S3TestServer> {
       try {
         await run('bash', [SCRIPT, 'start'], { env: { ...process.env, SWIFT_DIR }, timeout: 60_000 });
       } catch (err) {
+        await rm(join(USERS_DIR, String(process.pid)), { force: true });
         const out = typeof err === 'object' && err !== null && 'stderr' in err ? String(err.stderr) : String(err);
-        throw new Error(`scripts/swift-s3.sh start failed: ${out}`);
+        throw new Error(`scripts/swift-s3.sh start failed: ${out}`, { cause: err });
       }
     }
   });
@@ -111,7 +112,7 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
         await rm(LOCK_DIR, { recursive: true, force: true }); // its holder died
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK_DIR}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK_DIR}`, { cause: err });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

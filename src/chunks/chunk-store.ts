@@ -1,0 +1,336 @@
+// Chunks as the core uses them: durable uploads (stage → PUT → cache) and verified reads through the disk cache.
+//
+// Contracts the rest of the core relies on:
+// - upload() resolves only once the chunk is durable in the object store (DESIGN.md invariant 1:
+//   a committed row may then refer to it), unless the caller says the store already has it.
+// - read() never returns bytes whose hash or size differ from what was asked for: corrupt data
+//   from the store is an FsError('EIO'), corrupt data in the cache is dropped and fetched again.
+// - Each hash has at most one upload and one download in flight in this process (single-flight);
+//   callers that ask concurrently share the result. Returned buffers may therefore be shared:
+//   callers must not modify them.
+import { LRUCache } from 'lru-cache';
+import { FsError } from '../core/errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { chunkKey, hashChunkAsync } from './chunk-hash.js';
+import type { DiskChunkCache } from './disk-cache.js';
+
+export interface ChunkRef {
+  hash: string;
+  size: number;
+}
+
+export interface UploadOptions {
+  /**
+   * The metadata already knows this chunk, so the object store holds it (dedup): no PUT, the
+   * bytes only go into the cache.
+   */
+  alreadyStored: boolean;
+}
+
+export interface ChunkStoreOptions {
+  /** Background downloads of prefetch() at once. Default 2. */
+  prefetchConcurrency?: number;
+  /**
+   * Prefetch requests waiting beyond this many are dropped, oldest first: read-ahead that falls
+   * that far behind the reader is stale. Default 32.
+   */
+  prefetchQueueLimit?: number;
+  /**
+   * How long a chunk this process PUT counts as stored without the metadata knowing it yet, so a
+   * file that repeats a chunk (zeros, images) uploads it once. Must stay well below the garbage
+   * collector's grace period, which is what keeps such a not-yet-referenced object alive.
+   * Default 60 s; 0 disables.
+   */
+  recentUploadTtlMs?: number;
+}
+
+export interface ChunkStoreStats {
+  bytesFromStore: number;
+  bytesToStore: number;
+  /** read() calls served by the disk cache. */
+  cacheHits: number;
+  /** read() calls that had to wait for the object store. */
+  cacheMisses: number;
+  /** PUTs made. */
+  uploads: number;
+  /** upload() calls that needed no PUT (known to the metadata, or PUT moments ago). */
+  dedupedUploads: number;
+  /** Downloads started by prefetch(). */
+  prefetches: number;
+  /** Local disk failures (staging, cache writes) that were worked around, not reported. */
+  cacheErrors: number;
+}
+
+interface Flight {
+  promise: Promise<Buffer>;
+  /** Started by prefetch(): a reader that joined it retries on failure instead of reporting it. */
+  prefetch: boolean;
+}
+
+export class ChunkStore {
+  private readonly uploads = new Map<string, Promise<void>>();
+  private readonly downloads = new Map<string, Flight>();
+  private readonly recentUploads: LRUCache<string, true> | undefined;
+  private readonly prefetchConcurrency: number;
+  private readonly prefetchQueueLimit: number;
+  private readonly prefetchQueue: ChunkRef[] = [];
+  private readonly prefetchActive = new Set<Promise<void>>();
+  private readonly counts: ChunkStoreStats = {
+    bytesFromStore: 0,
+    bytesToStore: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    uploads: 0,
+    dedupedUploads: 0,
+    prefetches: 0,
+    cacheErrors: 0,
+  };
+
+  constructor(
+    readonly objects: ObjectStore,
+    readonly cache: DiskChunkCache,
+    options: ChunkStoreOptions = {},
+  ) {
+    this.prefetchConcurrency = Math.max(1, options.prefetchConcurrency ?? 2);
+    this.prefetchQueueLimit = Math.max(1, options.prefetchQueueLimit ?? 32);
+    const ttl = options.recentUploadTtlMs ?? 60_000;
+    this.recentUploads = ttl > 0 ? new LRUCache<string, true>({ max: 4096, ttl }) : undefined;
+  }
+
+  // ---- writing ----
+
+  /**
+   * Makes the chunk durable in the object store under chunkKey(hash), then caches it. The caller
+   * vouches that `data` hashes to `hash`. Rejects with FsError('EIO') when the PUT fails; local
+   * disk trouble (staging, cache) never fails an upload.
+   */
+  upload(hash: string, data: Uint8Array, options: UploadOptions): Promise<void> {
+    if (options.alreadyStored || this.recentUploads?.has(hash)) {
+      this.counts.dedupedUploads++;
+      return this.uploads.get(hash) ?? this.cachePut(hash, data);
+    }
+    let flight = this.uploads.get(hash);
+    if (flight === undefined) {
+      flight = this.putDurably(hash, data).finally(() => this.uploads.delete(hash));
+      this.uploads.set(hash, flight);
+    }
+    return flight;
+  }
+
+  private async putDurably(hash: string, data: Uint8Array): Promise<void> {
+    // Staging keeps the bytes on local disk, out of eviction's reach, while the PUT runs; promote()
+    // then turns the staged file into the cache entry with a rename.
+    const staged = await this.cache.stage(hash, data).then(
+      () => true,
+      () => {
+        this.counts.cacheErrors++;
+        return false;
+      },
+    );
+    try {
+      await this.objects.put(chunkKey(hash), asBuffer(data));
+    } catch (err) {
+      if (staged) await this.cache.unstage(hash).catch(() => this.counts.cacheErrors++);
+      throw storeError(err, `uploading chunk ${hash}`);
+    }
+    this.counts.uploads++;
+    this.counts.bytesToStore += data.length;
+    this.recentUploads?.set(hash, true);
+    if (staged) await this.cache.promote(hash).catch(() => this.counts.cacheErrors++);
+    else await this.cachePut(hash, data);
+  }
+
+  /**
+   * Uploads what a previous run left in staging (chunks whose upload had not finished), for a
+   * deployment that acknowledged writes once staged. Returns how many were uploaded; staged files
+   * with the wrong content are dropped by readStaged().
+   */
+  async replayStaged(): Promise<number> {
+    let uploaded = 0;
+    for (const hash of this.cache.listStaged()) {
+      const data = await this.cache.readStaged(hash);
+      if (data === undefined) continue;
+      await this.objects.put(chunkKey(hash), data).catch((err: unknown) => {
+        throw storeError(err, `replaying staged chunk ${hash}`);
+      });
+      this.counts.uploads++;
+      this.counts.bytesToStore += data.length;
+      await this.cache.promote(hash).catch(() => this.counts.cacheErrors++);
+      uploaded++;
+    }
+    return uploaded;
+  }
+
+  // ---- reading ----
+
+  /**
+   * The chunk's bytes, from the disk cache or else the object store. Rejects with FsError('EIO')
+   * when the store lacks the chunk or returns bytes of the wrong size or hash.
+   */
+  async read(hash: string, size: number): Promise<Buffer> {
+    const cached = await this.cache.get(hash, size);
+    if (cached !== undefined) {
+      this.counts.cacheHits++;
+      return cached;
+    }
+    this.counts.cacheMisses++;
+    const joined = this.downloads.get(hash);
+    let data: Buffer;
+    if (joined?.prefetch) {
+      // A failed read-ahead is retried here, so its error is reported by a read of our own.
+      data = await joined.promise.catch(() => this.download(hash, size, false));
+    } else {
+      data = await this.download(hash, size, false);
+    }
+    if (data.length !== size) {
+      // Another caller's download of the same hash with another expected size (the size check
+      // inside download() is against the first caller's size).
+      throw new FsError('EIO', `chunk ${hash} is ${data.length} bytes, metadata says ${size}`);
+    }
+    return data;
+  }
+
+  /**
+   * Starts background downloads of chunks that are not cached (read-ahead of a sequential read).
+   * At most prefetchConcurrency run at once; errors are swallowed, since the real read() retries
+   * and reports them.
+   */
+  prefetch(refs: readonly ChunkRef[]): void {
+    for (const ref of refs) {
+      if (this.cache.has(ref.hash) || this.downloads.has(ref.hash)) continue;
+      if (this.prefetchQueue.some((queued) => queued.hash === ref.hash)) continue;
+      this.prefetchQueue.push(ref);
+    }
+    if (this.prefetchQueue.length > this.prefetchQueueLimit) {
+      this.prefetchQueue.splice(0, this.prefetchQueue.length - this.prefetchQueueLimit);
+    }
+    this.pumpPrefetch();
+  }
+
+  /** Waits until no prefetch is queued or running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.prefetchActive.size > 0) await Promise.all([...this.prefetchActive]);
+    await Promise.all([...this.uploads.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  stats(): ChunkStoreStats {
+    return { ...this.counts };
+  }
+
+  private pumpPrefetch(): void {
+    while (this.prefetchActive.size < this.prefetchConcurrency && this.prefetchQueue.length > 0) {
+      const ref = this.prefetchQueue.shift()!;
+      if (this.cache.has(ref.hash) || this.downloads.has(ref.hash)) continue;
+      this.counts.prefetches++;
+      const run: Promise<void> = this.download(ref.hash, ref.size, true)
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          this.prefetchActive.delete(run);
+          this.pumpPrefetch();
+        });
+      this.prefetchActive.add(run);
+    }
+  }
+
+  /** One GET per hash at a time: concurrent callers share it. */
+  private download(hash: string, size: number, prefetch: boolean): Promise<Buffer> {
+    const existing = this.downloads.get(hash);
+    if (existing !== undefined) return existing.promise;
+    const promise = this.fetchVerified(hash, size).finally(() => this.downloads.delete(hash));
+    this.downloads.set(hash, { promise, prefetch });
+    return promise;
+  }
+
+  private async fetchVerified(hash: string, size: number): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await this.objects.get(chunkKey(hash));
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') {
+        // Metadata refers to it, so its absence is data loss, not "no such file".
+        throw new FsError('EIO', `chunk ${hash} is missing from the object store`, { cause: err });
+      }
+      throw storeError(err, `reading chunk ${hash}`);
+    }
+    this.counts.bytesFromStore += data.length;
+    if (data.length !== size) {
+      throw new FsError('EIO', `chunk ${hash} from the object store is ${data.length} bytes, expected ${size}`);
+    }
+    // Hashed on the thread pool: a long read would otherwise hold the event loop ~0.8 ms per MiB.
+    const actual = await hashChunkAsync(data);
+    if (actual !== hash) {
+      throw new FsError('EIO', `chunk ${hash} from the object store has hash ${actual}: corrupt`);
+    }
+    await this.cachePut(hash, data);
+    return data;
+  }
+
+  /** Caches a chunk; a local disk failure only costs a later re-download. */
+  private async cachePut(hash: string, data: Uint8Array): Promise<void> {
+    await this.cache.put(hash, data).catch(() => this.counts.cacheErrors++);
+  }
+}
+
+/**
+ * Runs uploads with bounded parallelism for one writer. add() waits while `concurrency` uploads
+ * are in flight (backpressure: a fast client cannot pile chunks up in memory), drain() waits for
+ * all of them. After the first failure no new upload starts: add() and drain() reject with it.
+ */
+export class UploadQueue {
+  private readonly active = new Set<Promise<void>>();
+  private readonly waiters: (() => void)[] = [];
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly chunks: ChunkStore,
+    readonly concurrency = 4,
+  ) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`upload concurrency must be a positive integer, got ${concurrency}`);
+    }
+  }
+
+  /** Starts the upload once a slot is free; resolves when it has started, not when it is done. */
+  async add(hash: string, data: Uint8Array, alreadyStored = false): Promise<void> {
+    while (this.failure === undefined && this.active.size >= this.concurrency) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (this.failure !== undefined) throw this.failure.error;
+    const run: Promise<void> = this.chunks
+      .upload(hash, data, { alreadyStored })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+        // Every waiting add() must see the failure now, not after a slot frees.
+        for (const wake of this.waiters.splice(0)) wake();
+      })
+      .finally(() => {
+        this.active.delete(run);
+        this.waiters.shift()?.();
+      });
+    this.active.add(run);
+  }
+
+  /** Waits for every started upload; rejects with the first failure. */
+  async drain(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active]);
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  /** Uploads in flight. */
+  get size(): number {
+    return this.active.size;
+  }
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function storeError(err: unknown, what: string): FsError {
+  if (err instanceof FsError && (err.code === 'EIO' || err.code === 'ECANCELED')) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FsError('EIO', `${what}: ${message}`, { cause: err });
+}

@@ -1,0 +1,433 @@
+// The node-local disk cache of chunks (DESIGN.md "Cache") and the staging area of chunks being uploaded.
+//
+// Layout under `dir` (one process per directory):
+//   chunks/<h[0..2]>/<hash>   cached chunks: evictable, indexed in memory by an LRU bounded in bytes
+//   staging/<hash>            chunks not yet durable in the object store: never evicted
+//   tmp/                      files being written; emptied on open
+// Every file appears under its final name by rename(2), so a name never shows a half-written file
+// while the process runs. A crash can still leave a renamed cache file short (its data was not
+// flushed: cache writes skip fsync for speed), so reads check the size, and optionally the hash,
+// and drop a bad file instead of serving it. Chunks never change (DESIGN.md invariant 2), which is
+// why a cached file is correct as long as its bytes are intact, on every node and after restarts.
+//
+// Ordering rules: operations that create or remove files of one hash (put, stage, unstage,
+// promote) run one after another per hash (see `serial`). Eviction unlinks are started
+// synchronously by the LRU and are not queued behind those operations; an install awaits a pending
+// unlink of its own hash before renaming, so an eviction can never delete a newer file.
+import { LRUCache } from 'lru-cache';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { hashChunkAsync, isChunkHash } from './chunk-hash.js';
+
+export interface DiskChunkCacheOptions {
+  /** The cache directory; created when missing. */
+  dir: string;
+  /** Byte limit of the cached chunks (staging is not counted: it must never be dropped). */
+  maxBytes: number;
+  /** Hash every chunk read from the cache, not only check its size. Costs ~1 ms per MiB. */
+  verifyHash?: boolean;
+  /**
+   * fsync staged files (and the staging directory) before stage() resolves, so a staged chunk
+   * survives a power loss and can be replayed. Default false: today a write is acknowledged only
+   * once its chunks are in the object store, so staging needs no durability of its own (and
+   * readStaged() hash-checks what a crash left). Turn it on for write-back (acknowledging writes
+   * once staged).
+   */
+  syncStaging?: boolean;
+}
+
+export interface DiskChunkCacheStats {
+  /** Bytes of cached chunks (the LRU's accounting; staging excluded). */
+  bytes: number;
+  entries: number;
+  hits: number;
+  misses: number;
+  /** Cache files found short, missing or (with verifyHash) with the wrong content, and dropped. */
+  corrupt: number;
+  stagedBytes: number;
+  stagedEntries: number;
+}
+
+export interface PurgeResult {
+  entries: number;
+  bytes: number;
+}
+
+type FileOp<T> = () => Promise<T>;
+
+export class DiskChunkCache {
+  readonly dir: string;
+  readonly maxBytes: number;
+  private readonly verifyHash: boolean;
+  private readonly syncStaging: boolean;
+  private readonly chunksDir: string;
+  private readonly stagingDir: string;
+  private readonly tmpDir: string;
+  /** hash → size of the cached file. Disposal (eviction, delete) unlinks the file. */
+  private readonly index: LRUCache<string, number>;
+  private readonly staged = new Map<string, number>();
+  /** Unlinks started by disposal and not yet finished, by hash. */
+  private readonly unlinks = new Map<string, Promise<void>>();
+  /** Tail of the per-hash queue of file operations. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /** Unlinks started during the current synchronous index operation, for the caller to await. */
+  private disposed: Promise<void>[] = [];
+  private tmpCounter = 0;
+  private hits = 0;
+  private misses = 0;
+  private corrupt = 0;
+
+  /** Call open() before anything else. */
+  constructor(options: DiskChunkCacheOptions) {
+    if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1) {
+      throw new RangeError(`cache maxBytes must be a positive integer, got ${options.maxBytes}`);
+    }
+    this.dir = options.dir;
+    this.maxBytes = options.maxBytes;
+    this.verifyHash = options.verifyHash ?? false;
+    this.syncStaging = options.syncStaging ?? false;
+    this.chunksDir = path.join(this.dir, 'chunks');
+    this.stagingDir = path.join(this.dir, 'staging');
+    this.tmpDir = path.join(this.dir, 'tmp');
+    this.index = new LRUCache<string, number>({
+      maxSize: this.maxBytes,
+      // lru-cache wants positive sizes; an empty chunk still costs a file.
+      sizeCalculation: (size) => Math.max(1, size),
+      dispose: (_size, hash, reason) => {
+        // 'set' would mean the same hash was stored again over itself: the file is the new one.
+        if (reason !== 'set') this.disposed.push(this.unlinkCached(hash));
+      },
+    });
+  }
+
+  /**
+   * Opens (creating) the cache directory: empties tmp/, indexes the cached files that are there
+   * (oldest modification first, so the LRU order survives a restart approximately), drops anything
+   * that is not a well-named chunk, and lists the staging area for replay.
+   */
+  async open(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.stagingDir, { recursive: true });
+    await mkdir(this.chunksDir, { recursive: true });
+    // All 256 fan-out directories up front: installs then never need a mkdir.
+    await Promise.all(
+      Array.from({ length: 256 }, (_, i) =>
+        mkdir(path.join(this.chunksDir, i.toString(16).padStart(2, '0')), { recursive: true }),
+      ),
+    );
+
+    const found: { hash: string; size: number; mtimeMs: number }[] = [];
+    for (const sub of await readdir(this.chunksDir, { withFileTypes: true })) {
+      const subPath = path.join(this.chunksDir, sub.name);
+      if (!sub.isDirectory() || !/^[0-9a-f]{2}$/.test(sub.name)) {
+        await rm(subPath, { recursive: true, force: true });
+        continue;
+      }
+      for (const entry of await readdir(subPath, { withFileTypes: true })) {
+        const filePath = path.join(subPath, entry.name);
+        if (!entry.isFile() || !isChunkHash(entry.name) || !entry.name.startsWith(sub.name)) {
+          await rm(filePath, { recursive: true, force: true });
+          continue;
+        }
+        const info = await stat(filePath);
+        found.push({ hash: entry.name, size: info.size, mtimeMs: info.mtimeMs });
+      }
+    }
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const { hash, size } of found) {
+      if (size > this.maxBytes) {
+        await unlink(this.cachePath(hash));
+        continue;
+      }
+      // Over the limit (e.g. the limit was lowered)? set() evicts the oldest as it goes.
+      this.index.set(hash, size);
+    }
+    await this.settleDisposed();
+
+    for (const entry of await readdir(this.stagingDir, { withFileTypes: true })) {
+      const filePath = path.join(this.stagingDir, entry.name);
+      if (!entry.isFile() || !isChunkHash(entry.name)) {
+        await rm(filePath, { recursive: true, force: true });
+        continue;
+      }
+      this.staged.set(entry.name, (await stat(filePath)).size);
+    }
+  }
+
+  // ---- the cache ----
+
+  /**
+   * The cached chunk, or undefined on a miss. A file whose size differs from the size it was
+   * indexed with or from `expectedSize` (the size the metadata records), or whose hash differs
+   * when verifyHash is on, is deleted and reported as a miss: corrupt bytes are never returned.
+   */
+  async get(hash: string, expectedSize?: number): Promise<Buffer | undefined> {
+    const size = this.index.get(hash); // also marks it most recently used
+    if (size === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(this.cachePath(hash));
+    } catch {
+      // Missing (removed behind our back) or unreadable: forget it; the caller fetches it again.
+      this.dropCorrupt(hash, size);
+      this.misses++;
+      return undefined;
+    }
+    const bad =
+      data.length !== size ||
+      (expectedSize !== undefined && data.length !== expectedSize) ||
+      (this.verifyHash && (await hashChunkAsync(data)) !== hash);
+    if (bad) {
+      this.dropCorrupt(hash, size);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return data;
+  }
+
+  /** Whether the chunk is indexed (does not count as a use, does not read the file). */
+  has(hash: string): boolean {
+    return this.index.has(hash);
+  }
+
+  /**
+   * Caches a chunk. The caller vouches that `data` hashes to `hash`. A chunk larger than the whole
+   * cache is not kept. Room is made before the file is written, so sequential puts never take the
+   * disk over the limit, and concurrent ones by at most the chunks in flight.
+   */
+  async put(hash: string, data: Uint8Array): Promise<void> {
+    checkHash(hash);
+    return this.serial(hash, async () => {
+      if (this.index.get(hash) !== undefined) return; // already cached: the get() refreshed it
+      if (data.length > this.maxBytes) return;
+      await this.makeRoom(data.length);
+      const tmp = await this.writeTemp(hash, data, false);
+      await this.install(hash, data.length, tmp);
+    });
+  }
+
+  /** Removes a chunk from the cache (not from staging). */
+  async delete(hash: string): Promise<void> {
+    this.index.delete(hash);
+    await this.settleDisposed();
+  }
+
+  /**
+   * Evicts least recently used chunks until the cache holds at most `lowWaterBytes` (the purge
+   * job's low-water mark; DESIGN.md "Cache").
+   */
+  async purgeTo(lowWaterBytes: number): Promise<PurgeResult> {
+    const before = { entries: this.index.size, bytes: this.index.calculatedSize };
+    while (this.index.size > 0 && this.index.calculatedSize > lowWaterBytes) this.index.pop();
+    await this.settleDisposed();
+    return { entries: before.entries - this.index.size, bytes: before.bytes - this.index.calculatedSize };
+  }
+
+  stats(): DiskChunkCacheStats {
+    let stagedBytes = 0;
+    for (const size of this.staged.values()) stagedBytes += size;
+    return {
+      bytes: this.index.calculatedSize,
+      entries: this.index.size,
+      hits: this.hits,
+      misses: this.misses,
+      corrupt: this.corrupt,
+      stagedBytes,
+      stagedEntries: this.staged.size,
+    };
+  }
+
+  // ---- the staging area ----
+
+  /**
+   * Writes a chunk into staging, where eviction never reaches it, until unstage() or promote().
+   * With syncStaging it is on disk when this resolves.
+   */
+  async stage(hash: string, data: Uint8Array): Promise<void> {
+    checkHash(hash);
+    return this.serial(hash, async () => {
+      if (this.staged.has(hash)) return;
+      const tmp = await this.writeTemp(hash, data, this.syncStaging);
+      await rename(tmp, this.stagingPath(hash));
+      if (this.syncStaging) await fsyncDir(this.stagingDir);
+      this.staged.set(hash, data.length);
+    });
+  }
+
+  /** Whether the chunk sits in staging. */
+  isStaged(hash: string): boolean {
+    return this.staged.has(hash);
+  }
+
+  /** Deletes a staged chunk (e.g. its upload failed and was reported). Missing is not an error. */
+  async unstage(hash: string): Promise<void> {
+    checkHash(hash);
+    return this.serial(hash, async () => {
+      this.staged.delete(hash);
+      await unlinkQuiet(this.stagingPath(hash));
+    });
+  }
+
+  /**
+   * Moves a staged chunk into the cache once it is durable in the object store: a rename, no copy,
+   * so a read right after the write hits the cache. Dropped instead when it is already cached or
+   * larger than the cache. Nothing happens when the chunk is not staged.
+   */
+  async promote(hash: string): Promise<void> {
+    checkHash(hash);
+    return this.serial(hash, async () => {
+      const size = this.staged.get(hash);
+      if (size === undefined) return;
+      this.staged.delete(hash);
+      if (this.index.get(hash) !== undefined || size > this.maxBytes) {
+        await unlinkQuiet(this.stagingPath(hash));
+        return;
+      }
+      await this.makeRoom(size);
+      await this.install(hash, size, this.stagingPath(hash));
+    });
+  }
+
+  /** Hashes of the staged chunks, e.g. to replay or drop their uploads after a restart. */
+  listStaged(): string[] {
+    return [...this.staged.keys()];
+  }
+
+  /**
+   * A staged chunk's bytes, hash-checked (staging is read rarely: on replay). A staged file with the
+   * wrong content (torn by a crash without syncStaging) is deleted and undefined returned.
+   */
+  async readStaged(hash: string): Promise<Buffer | undefined> {
+    if (!this.staged.has(hash)) return undefined;
+    let data: Buffer | undefined;
+    try {
+      data = await readFile(this.stagingPath(hash));
+    } catch {
+      data = undefined;
+    }
+    if (data === undefined || (await hashChunkAsync(data)) !== hash) {
+      await this.unstage(hash);
+      return undefined;
+    }
+    return data;
+  }
+
+  /** Waits for file operations in progress. The cache must not be used afterwards. */
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()]);
+    await Promise.all([...this.unlinks.values()]);
+  }
+
+  // ---- internals ----
+
+  private cachePath(hash: string): string {
+    return path.join(this.chunksDir, hash.slice(0, 2), hash);
+  }
+
+  private stagingPath(hash: string): string {
+    return path.join(this.stagingDir, hash);
+  }
+
+  /** Runs `op` after every earlier operation on the same hash has settled. */
+  private serial<T>(hash: string, op: FileOp<T>): Promise<T> {
+    const previous = this.queues.get(hash) ?? Promise.resolve();
+    const result = previous.then(op);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(hash, tail);
+    void tail.then(() => {
+      if (this.queues.get(hash) === tail) this.queues.delete(hash);
+    });
+    return result;
+  }
+
+  private async writeTemp(hash: string, data: Uint8Array, sync: boolean): Promise<string> {
+    const tmp = path.join(this.tmpDir, `${hash}.${++this.tmpCounter}`);
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      if (sync) await handle.sync();
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await unlinkQuiet(tmp).catch(() => undefined);
+      throw err;
+    }
+    await handle.close();
+    return tmp;
+  }
+
+  /** Renames `from` to the chunk's cache path and indexes it. Room must have been made. */
+  private async install(hash: string, size: number, from: string): Promise<void> {
+    // An eviction of an older copy of this hash may still be unlinking its path.
+    await this.unlinks.get(hash);
+    try {
+      await rename(from, this.cachePath(hash));
+    } catch (err) {
+      await unlinkQuiet(from);
+      throw err;
+    }
+    this.index.set(hash, size);
+    await this.settleDisposed(); // concurrent installs may have filled the room made for this one
+  }
+
+  /** Evicts least recently used chunks until `size` more bytes fit under the limit. */
+  private async makeRoom(size: number): Promise<void> {
+    const needed = Math.max(1, size);
+    while (this.index.size > 0 && this.index.calculatedSize + needed > this.maxBytes) this.index.pop();
+    await this.settleDisposed();
+  }
+
+  private dropCorrupt(hash: string, size: number): void {
+    this.corrupt++;
+    // Only drop the entry we looked at: a concurrent put may have replaced it meanwhile.
+    if (this.index.peek(hash) === size) this.index.delete(hash);
+    void this.settleDisposed();
+  }
+
+  private unlinkCached(hash: string): Promise<void> {
+    // A failed unlink only leaves an unindexed file, which the next open() indexes again.
+    const done = unlinkQuiet(this.cachePath(hash))
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.unlinks.get(hash) === done) this.unlinks.delete(hash);
+      });
+    this.unlinks.set(hash, done);
+    return done;
+  }
+
+  private async settleDisposed(): Promise<void> {
+    const pending = this.disposed;
+    this.disposed = [];
+    await Promise.all(pending);
+  }
+}
+
+function checkHash(hash: string): void {
+  if (!isChunkHash(hash)) throw new RangeError(`not a chunk hash: ${JSON.stringify(hash)}`);
+}
+
+/** unlink(2) that ignores a missing file: cache files may already be gone, and that is fine. */
+async function unlinkQuiet(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/** Makes a rename into `dir` durable (POSIX needs the directory itself fsynced). */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,17 +1,19 @@
 // Names chunks: the content hash of a chunk's bytes, and the object key it is stored under.
 //
-// Why SHA-256 and not BLAKE3 (bench/chunker.ts, 256 MiB of random data in 1 MiB pieces, this
-// 2-core Xeon with SHA-NI and AVX-512, medians of 5 runs):
-//   SHA-256 (node:crypto)         ~1,250 MiB/s
-//   BLAKE3 (@napi-rs/blake-hash)  ~4,400 MiB/s
-//   FastCDC chunking alone        ~1,000–1,100 MiB/s
-//   chunking + SHA-256, in turn   ~550 MiB/s; with hashChunkAsync overlapping the chunker on the
-//                                 second core: ~900 MiB/s (see the bench table for today's figures)
-// BLAKE3 is 3.5× faster in isolation, but the chunker is the bottleneck once hashing runs beside it
-// on another core, and SHA-256 needs no native dependency (npx and the Docker image work on any
-// platform Node runs on), is FIPS-approved, and is what S3 itself offers as a checksum. The hash is
-// part of the on-disk format (chunk keys, ETags): switching later means a new HASH_ALGORITHM value
-// recorded in the metadata settings, never a silent change.
+// Why SHA-256 and not BLAKE3: bench/chunker.ts (256 MiB of random data, 5 runs, medians; this
+// 2-core Xeon with SHA-NI and AVX-512; the machine was shared, so chunker rows varied ±25%):
+//   SHA-256 (node:crypto), 1 MiB pieces          1,250–1,310 MiB/s
+//   BLAKE3 (@napi-rs/blake-hash), 1 MiB pieces   4,200–4,500 MiB/s
+//   chunkStream alone (64 KiB inputs)              540–710 MiB/s
+//   chunkStream + SHA-256 on the event loop        390–450 MiB/s
+//   chunkStream + BLAKE3 on the event loop         500–600 MiB/s
+//   chunkStream + hashChunkAsync (thread pool)     420–560 MiB/s (best when the second core is idle)
+// BLAKE3 is 3.5× faster alone but only ~1.3× faster end to end, because the chunker dominates; with
+// SHA-256 on the thread pool beside the chunker the gap mostly closes. Against that, SHA-256 needs
+// no native dependency (npx and the Docker image work wherever Node runs; @napi-rs/blake-hash is
+// only a dev dependency for this comparison), is FIPS-approved, and is a checksum S3 itself
+// offers. The hash is part of the on-disk format (chunk keys, ETags): switching later means a new
+// HASH_ALGORITHM value recorded in the metadata settings, never a silent change.
 import { createHash, webcrypto } from 'node:crypto';
 
 /** Recorded in the metadata settings next to the chunking parameters. */

@@ -2,7 +2,6 @@
 // Run alone: node --import tsx bench/chunker.ts
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { blake3 } from '@napi-rs/blake-hash';
 import { chunkStream, cutPoint, DEFAULT_CHUNKING } from '../src/chunks/fastcdc.js';
 import { hashChunk, hashChunkAsync, HASH_ALGORITHM } from '../src/chunks/chunk-hash.js';
 import { median, printTable, type BenchRow } from './table.js';
@@ -62,20 +61,8 @@ export async function benchChunker(): Promise<BenchRow[]> {
   );
 
   rows.push(
-    await measure('blake3 (@napi-rs/blake-hash), 1 MiB pieces', 'native; not chosen', () => {
-      for (let off = 0; off < data.length; off += HASH_PIECE) blake3(data.subarray(off, off + HASH_PIECE)).toString('hex');
-    }),
-  );
-
-  rows.push(
     await measure(`chunkStream + ${HASH_ALGORITHM} (sync)`, 'hash on the event loop, in turn', async () => {
       for await (const chunk of chunkStream(pieces(data, INPUT_PIECE))) hashChunk(chunk);
-    }),
-  );
-
-  rows.push(
-    await measure(`chunkStream + blake3 (sync)`, 'for comparison', async () => {
-      for await (const chunk of chunkStream(pieces(data, INPUT_PIECE))) blake3(chunk).toString('hex');
     }),
   );
 

@@ -10,8 +10,8 @@
 //   chunkStream + hashChunkAsync (thread pool)     420–560 MiB/s (best when the second core is idle)
 // BLAKE3 is 3.5× faster alone but only ~1.3× faster end to end, because the chunker dominates; with
 // SHA-256 on the thread pool beside the chunker the gap mostly closes. Against that, SHA-256 needs
-// no native dependency (npx and the Docker image work wherever Node runs; @napi-rs/blake-hash is
-// only a dev dependency for this comparison), is FIPS-approved, and is a checksum S3 itself
+// no native dependency (npx and the Docker image work wherever Node runs; @napi-rs/blake-hash was
+// measured once and then dropped: its lock file entries for other platforms break `npm ci` here), is FIPS-approved, and is a checksum S3 itself
 // offers. The hash is part of the on-disk format (chunk keys, ETags): switching later means a new
 // HASH_ALGORITHM value recorded in the metadata settings, never a silent change.
 import { createHash, webcrypto } from 'node:crypto';

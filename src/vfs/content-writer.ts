@@ -2,11 +2,13 @@
 // content-defined chunks, hashed, and uploaded (each chunk once: dedup) before any row names them.
 import { FsError } from '../core/errors.js';
 import { chunkStream, type ChunkingParams } from '../chunks/fastcdc.js';
-import { hashChunk } from '../chunks/chunk-hash.js';
+import { hashChunkAsync } from '../chunks/chunk-hash.js';
 import { UploadQueue, type ChunkStore } from '../chunks/chunk-store.js';
 import type { MetaStore, NewContent } from '../meta/meta-store.js';
 import { chunkListEtag, inlineEtag } from './etag.js';
 import type { ByteSource } from './types.js';
+
+const HASHES_IN_FLIGHT = 3;
 
 export interface ContentWriterDeps {
   meta: MetaStore;
@@ -71,15 +73,25 @@ export async function writeContent(
 
   const queue = new UploadQueue(deps.chunks, deps.uploadConcurrency);
   const middle: KeptChunk[] = [];
+  // Hashing runs on the thread pool while the chunker cuts the next chunks on this thread; a few
+  // hashes in flight keep both cores busy without holding more than a few chunks in memory.
+  const hashing: { chunk: Buffer; hash: Promise<string> }[] = [];
+  const settleOldest = async () => {
+    const { chunk, hash: pending } = hashing.shift()!;
+    const hash = await pending;
+    const known = (await deps.meta.knownChunks([hash])).has(hash);
+    await queue.add(hash, chunk, known);
+    middle.push({ hash, length: chunk.length });
+  };
   try {
     for await (const chunk of chunkStream(rest(), deps.chunking)) {
-      const hash = hashChunk(chunk);
-      const known = (await deps.meta.knownChunks([hash])).has(hash);
-      await queue.add(hash, chunk, known);
-      middle.push({ hash, length: chunk.length });
+      hashing.push({ chunk, hash: hashChunkAsync(chunk) });
+      if (hashing.length >= HASHES_IN_FLIGHT) await settleOldest();
     }
+    while (hashing.length > 0) await settleOldest();
     await queue.drain();
   } catch (err) {
+    await Promise.allSettled(hashing.map((h) => h.hash));
     await queue.drain().catch(() => undefined);
     if (it.return) await it.return().catch(() => undefined);
     throw err;

@@ -4,7 +4,7 @@ import { FsError } from '../core/errors.js';
 import { baseName, normalizePath, parentOf, splitPath, joinPath } from '../core/paths.js';
 import type { ChunkStore } from '../chunks/chunk-store.js';
 import type { ChunkingParams } from '../chunks/fastcdc.js';
-import { ROOT_ID, type DeadProp, type MetaStore, type NodeRow, type PropPatch } from '../meta/meta-store.js';
+import { ROOT_ID, type DeadProp, type MetaStore, type NewContent, type NodeRow, type PropPatch } from '../meta/meta-store.js';
 import { readContentRange, type ContentReaderDeps } from './content-reader.js';
 import { writeContent, type ContentWriterDeps } from './content-writer.js';
 import { rewriteRange, truncateContent } from './partial-update.js';
@@ -84,15 +84,7 @@ export class Vfs {
     if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     const expectContentId = this.expectedContent(existing, opts.ifEtag);
     const content = await writeContent(this.writer, source, { expectedSize: opts.expectedSize });
-    const { node, created } = await this.meta.commitFile({
-      parentId: parent.id,
-      name: baseName(p),
-      content,
-      mtimeMs: opts.mtimeMs ?? this.now(),
-      contentType: opts.contentType,
-      expectContentId,
-    });
-    return { stat: toStat(p, node), created };
+    return this.commitAt(p, parent.id, content, opts, expectContentId);
   }
 
   /**
@@ -108,15 +100,7 @@ export class Vfs {
     if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     const expectContentId = this.expectedContent(existing, opts.ifEtag) ?? existing?.contentId ?? null;
     const content = await rewriteRange(this.writer, this.reader, existing?.contentId ?? null, offset, length, source);
-    const { node, created } = await this.meta.commitFile({
-      parentId: parent.id,
-      name: baseName(p),
-      content,
-      mtimeMs: opts.mtimeMs ?? this.now(),
-      contentType: opts.contentType,
-      expectContentId,
-    });
-    return { stat: toStat(p, node), created };
+    return this.commitAt(p, parent.id, content, opts, expectContentId);
   }
 
   /** Sets a file's length, dropping bytes past it or appending zeros. */
@@ -127,14 +111,7 @@ export class Vfs {
     if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
     if (node.size === size) return toStat(p, node);
     const content = await truncateContent(this.writer, this.reader, node.contentId!, node.size, size);
-    const res = await this.meta.commitFile({
-      parentId: node.parentId!,
-      name: node.name,
-      content,
-      mtimeMs: this.now(),
-      expectContentId: node.contentId,
-    });
-    return toStat(p, res.node);
+    return (await this.commitAt(p, node.parentId!, content, {}, node.contentId)).stat;
   }
 
   async mkdir(path: string, opts: { parents?: boolean } = {}): Promise<Stat> {
@@ -197,6 +174,19 @@ export class Vfs {
   /** All operations or none (RFC 4918 §9.2). */
   async patchProps(path: string, ops: PropPatch[]): Promise<void> {
     await this.meta.patchProps((await this.resolve(normalizePath(path))).id, ops);
+  }
+
+  /** Points the path at a content that is already durable (the one metadata transaction). */
+  private async commitAt(p: string, parentId: number, content: NewContent, opts: WriteOptions, expectContentId: number | null | undefined): Promise<WriteResult> {
+    const { node, created } = await this.meta.commitFile({
+      parentId,
+      name: baseName(p),
+      content,
+      mtimeMs: opts.mtimeMs ?? this.now(),
+      contentType: opts.contentType,
+      expectContentId,
+    });
+    return { stat: toStat(p, node), created };
   }
 
   /** Walks the edges from the root; ENOENT for a missing node, ENOTDIR for a file mid-path. */

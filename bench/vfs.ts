@@ -67,6 +67,29 @@ async function throughputRows(label: string, b: Bench, size: number, runs: numbe
   ];
 }
 
+/** Reference for the write rows: the object store alone, 1 MiB objects, 4 PUTs in flight. */
+async function storeReferenceRow(label: string, objects: ObjectStore, size: number, runs: number): Promise<BenchRow> {
+  const results: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const keys: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let i = 0;
+    const ms = await timed(async () => {
+      for await (const piece of randomBytes(size, `ref-${label}-${r}`)) {
+        const key = `ref/${r}/${i++}`;
+        keys.push(key);
+        const p: Promise<void> = objects.put(key, piece).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (inFlight.size >= 4) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    });
+    results.push(mibps(size, ms));
+    await objects.delete(keys);
+  }
+  return { name: `reference: raw PUT of ${size / GiB} GiB in 1 MiB objects (${label})`, median: median(results), unit: 'MiB/s', runs: results, note: 'the store alone, same run' };
+}
+
 async function rangeRows(b: Bench, size: number, runs: number): Promise<BenchRow[]> {
   await b.vfs.write('/big.bin', randomBytes(size, 'big'));
   const cold: number[] = [];
@@ -124,6 +147,7 @@ export async function benchVfs(): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'davfs-bench-'));
   try {
     const local = await open(new LocalObjectStore(join(dir, 'objects')), join(dir, 'local'));
+    rows.push(await storeReferenceRow('local store', local.chunks.objects, size, runs));
     rows.push(...(await throughputRows('local store', local, size, runs)));
     rows.push(...(await rangeRows(local, 2 * size, 5)));
     await local.vfs.remove('/big.bin');
@@ -134,6 +158,7 @@ export async function benchVfs(): Promise<BenchRow[]> {
     const s3 = await startS3rver();
     try {
       const b = await open(new S3ObjectStore(s3StoreOptions(s3)), join(dir, 's3'));
+      rows.push(await storeReferenceRow('s3rver', b.chunks.objects, size, runs));
       rows.push(...(await throughputRows('s3rver', b, size, runs)));
       await b.close();
     } finally {

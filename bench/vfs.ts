@@ -34,7 +34,7 @@ async function open(objects: ObjectStore, dir: string): Promise<Bench> {
   await meta.open();
   const cache = new DiskChunkCache({ dir: join(dir, 'cache'), maxBytes: 4 * GiB, syncStaging: false });
   await cache.open();
-  const chunks = new ChunkStore(objects, cache);
+  const chunks = new ChunkStore(objects, cache, { stageUploads: false });
   const vfs = new Vfs(meta, chunks, { chunking: DEFAULT_CHUNKING, inlineMax: 32 * 1024, uploadConcurrency: 4, readAhead: 4 });
   return { vfs, meta, cache, chunks, close: async () => (await meta.close(), await objects.close()) };
 }

@@ -56,7 +56,9 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
     await cache.open();
     // Chunks staged by a write that never committed were never acknowledged: drop them.
     for (const hash of await cache.listStaged()) await cache.unstage(hash);
-    const chunks = new ChunkStore(objects, cache);
+    // Durable mode (the only one until write-back lands): the 201 waits for the PUT, so chunks go
+    // straight from memory to the store and the cache is filled behind it.
+    const chunks = new ChunkStore(objects, cache, { stageUploads: false });
     const vfs = new Vfs(meta, chunks, {
       chunking,
       inlineMax: config.inlineMax,

@@ -42,6 +42,15 @@ export interface ChunkStoreOptions {
    * Default 60 s; 0 disables.
    */
   recentUploadTtlMs?: number;
+  /**
+   * Write each chunk to the local staging area before its PUT (default true). Needed when a write
+   * is acknowledged before the upload (write-back: staging is what a restart replays). In durable
+   * mode the acknowledgement waits for the PUT anyway, so the staging copy only costs a disk write
+   * on the critical path: upload from memory and fill the cache afterwards instead.
+   */
+  stageUploads?: boolean;
+  /** Cache writes allowed to run in the background before callers wait for them. Default 8. */
+  cacheFillsInFlight?: number;
 }
 
 export interface ChunkStoreStats {
@@ -75,6 +84,10 @@ export class ChunkStore {
   private readonly prefetchQueueLimit: number;
   private readonly prefetchQueue: ChunkRef[] = [];
   private readonly prefetchActive = new Set<Promise<void>>();
+  private readonly stageUploads: boolean;
+  private readonly cacheFillLimit: number;
+  /** Chunks being written to the cache in the background; read() serves them from memory. */
+  private readonly cacheFills = new Map<string, { done: Promise<void>; data: Buffer }>();
   private readonly counts: ChunkStoreStats = {
     bytesFromStore: 0,
     bytesToStore: 0,
@@ -95,6 +108,8 @@ export class ChunkStore {
     this.prefetchQueueLimit = Math.max(1, options.prefetchQueueLimit ?? 32);
     const ttl = options.recentUploadTtlMs ?? 60_000;
     this.recentUploads = ttl > 0 ? new LRUCache<string, true>({ max: 4096, ttl }) : undefined;
+    this.stageUploads = options.stageUploads ?? true;
+    this.cacheFillLimit = Math.max(1, options.cacheFillsInFlight ?? 8);
   }
 
   // ---- writing ----
@@ -118,6 +133,16 @@ export class ChunkStore {
   }
 
   private async putDurably(hash: string, data: Uint8Array): Promise<void> {
+    if (!this.stageUploads) {
+      await this.objects.put(chunkKey(hash), asBuffer(data)).catch((err: unknown) => {
+        throw storeError(err, `uploading chunk ${hash}`);
+      });
+      this.counts.uploads++;
+      this.counts.bytesToStore += data.length;
+      this.recentUploads?.set(hash, true);
+      await this.fillCache(hash, data);
+      return;
+    }
     // Staging keeps the bytes on local disk, out of eviction's reach, while the PUT runs; promote()
     // then turns the staged file into the cache entry with a rename.
     const staged = await this.cache.stage(hash, data).then(
@@ -168,7 +193,8 @@ export class ChunkStore {
    * when the store lacks the chunk or returns bytes of the wrong size or hash.
    */
   async read(hash: string, size: number): Promise<Buffer> {
-    const cached = await this.cache.get(hash, size);
+    const filling = this.cacheFills.get(hash)?.data;
+    const cached = filling?.length === size ? filling : await this.cache.get(hash, size);
     if (cached !== undefined) {
       this.counts.cacheHits++;
       return cached;
@@ -210,6 +236,7 @@ export class ChunkStore {
   /** Waits until no prefetch is queued or running (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.prefetchActive.size > 0) await Promise.all([...this.prefetchActive]);
+    while (this.cacheFills.size > 0) await Promise.all([...this.cacheFills.values()].map((f) => f.done));
     await Promise.all([...this.uploads.values()].map((p) => p.catch(() => undefined)));
   }
 
@@ -264,8 +291,22 @@ export class ChunkStore {
     if (actual !== hash) {
       throw new FsError('EIO', `chunk ${hash} from the object store has hash ${actual}: corrupt`);
     }
-    await this.cachePut(hash, data);
+    await this.fillCache(hash, data);
     return data;
+  }
+
+  /**
+   * Caches a chunk off the caller's critical path: up to cacheFillLimit writes run in the
+   * background; beyond that the caller waits (backpressure, so memory stays bounded).
+   */
+  private async fillCache(hash: string, data: Uint8Array): Promise<void> {
+    if (this.cacheFills.has(hash)) return;
+    if (this.cacheFills.size >= this.cacheFillLimit) {
+      await this.cachePut(hash, data);
+      return;
+    }
+    const done = this.cachePut(hash, data).finally(() => this.cacheFills.delete(hash));
+    this.cacheFills.set(hash, { done, data: asBuffer(data) });
   }
 
   /** Caches a chunk; a local disk failure only costs a later re-download. */

@@ -36,7 +36,7 @@ export async function makeTestCore(
   await meta.open();
   const cache = new DiskChunkCache({ dir: join(dir, 'cache'), maxBytes: opts.cacheBytes ?? 64 * 1024 * 1024 });
   await cache.open();
-  const chunks = new ChunkStore(objects, cache);
+  const chunks = new ChunkStore(objects, cache, { stageUploads: false });
   const vfs = new Vfs(meta, chunks, {
     chunking: opts.chunking ?? SMALL_CHUNKING,
     inlineMax: opts.inlineMax ?? 1024,

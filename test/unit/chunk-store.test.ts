@@ -146,6 +146,18 @@ describe('ChunkStore.upload', () => {
     assert.ok(cache.has(a.hash));
   });
 
+  it('without staging, uploads from memory and serves the chunk before its cache write lands', async () => {
+    const { cache, objects, chunks } = await setup({ stageUploads: false });
+    const a = chunk();
+    await chunks.upload(a.hash, a.data, { alreadyStored: false });
+    assert.ok(objects.objects.has(chunkKey(a.hash)), 'durable when upload() resolves');
+    assert.deepEqual(cache.listStaged(), []);
+    assert.deepEqual(await chunks.read(a.hash, a.data.length), a.data);
+    assert.equal(objects.gets, 0);
+    await chunks.idle();
+    assert.ok(cache.has(a.hash));
+  });
+
   it('does not PUT a chunk the metadata already knows (dedup), but caches it', async () => {
     const { cache, objects, chunks } = await setup();
     const a = chunk();
@@ -212,6 +224,8 @@ describe('ChunkStore.read', () => {
     assert.deepEqual(await chunks.read(a.hash, a.data.length), a.data);
     assert.deepEqual(await chunks.read(a.hash, a.data.length), a.data);
     assert.equal(objects.gets, 1);
+    // The cache is filled in the background; idle() waits for it.
+    await chunks.idle();
     assert.ok(cache.has(a.hash));
     const s = chunks.stats();
     assert.equal(s.cacheMisses, 1);

@@ -54,6 +54,7 @@ async function throughputRows(label: string, b: Bench, size: number, runs: numbe
   for (let i = 0; i < runs; i++) {
     const path = `/${label}-${i}.bin`;
     w.push(mibps(size, await timed(() => b.vfs.write(path, randomBytes(size, `${label}-${i}`)))));
+    await b.chunks.idle();
     await b.cache.purgeTo(0);
     cold.push(mibps(size, await timed(async () => drain((await b.vfs.read(path)).body))));
     warm.push(mibps(size, await timed(async () => drain((await b.vfs.read(path)).body))));
@@ -96,6 +97,7 @@ async function rangeRows(b: Bench, size: number, runs: number): Promise<BenchRow
   const warm: number[] = [];
   const fetched: number[] = [];
   const range = { start: size - MiB, end: size - 1 };
+  await b.chunks.idle();
   for (let i = 0; i < runs; i++) {
     await b.cache.purgeTo(0);
     const before = b.chunks.stats().bytesFromStore;

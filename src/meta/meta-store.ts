@@ -1,6 +1,6 @@
-// The metadata contract: the tree, file contents as chunk lists, dead properties and chunk
-// refcounts. SqlMetaStore implements it for SQLite (and PostgreSQL through the same SQL);
-// test/contract/meta-store.contract.ts runs against every implementation.
+// The metadata contract: the tree, file contents as chunk lists, dead properties, chunk
+// refcounts and WebDAV lock rows. SqlMetaStore implements it for SQLite (and PostgreSQL through
+// the same SQL); test/contract/meta-store.contract.ts runs against every implementation.
 
 export type NodeKind = 'file' | 'dir';
 
@@ -70,6 +70,26 @@ export interface DeadProp {
 
 export type PropPatch = { op: 'set'; prop: DeadProp } | { op: 'remove'; ns: string; name: string };
 
+/** A WebDAV lock as stored (schema.ts, table `locks`); RFC 4918 semantics live in locks/. */
+export interface LockRow {
+  /** The lock token URI (`urn:uuid:…`). */
+  token: string;
+  /** The lock root, a normalised path (core/paths.ts); it may be unmapped (RFC 4918 §7.3). */
+  path: string;
+  /** 0, or -1 for infinity. */
+  depth: 0 | -1;
+  scope: 'exclusive' | 'shared';
+  /** The client's `<D:owner>` element, verbatim. */
+  ownerXml: string | null;
+  /** The user who took the lock; only they may use its token (RFC 4918 §6.4). */
+  principal: string | null;
+  /** Granted timeout in seconds (null: infinite). */
+  timeoutS: number | null;
+  /** When the lock lapses unless refreshed (null: never). */
+  expiresMs: number | null;
+  createdMs: number;
+}
+
 export interface MetaStore {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -113,6 +133,32 @@ export interface MetaStore {
   getProps(id: number): Promise<DeadProp[]>;
   /** Applies every operation or none (RFC 4918 §9.2: PROPPATCH is atomic). */
   patchProps(id: number, ops: PropPatch[]): Promise<void>;
+
+  // Locks. Every `nowMs` is the caller's clock: a lock whose expiresMs <= nowMs has lapsed and
+  // counts nowhere (lookups skip it; createLock and deleteExpiredLocks delete it).
+
+  /**
+   * Takes a lock in one transaction, so that the conflict check and the insert are atomic across
+   * every process sharing the database: deletes lapsed locks (now = `lock.createdMs`), loads the
+   * unexpired locks that may conflict — those rooted at `lock.path`, depth-infinity locks rooted at
+   * an ancestor, and for a depth-infinity lock those rooted below it — and calls `conflicts` with
+   * them, which throws to refuse (the error propagates and nothing is inserted); then inserts.
+   */
+  createLock(lock: LockRow, conflicts: (existing: LockRow[]) => void): Promise<void>;
+  /** The unexpired lock with this token. */
+  getLock(token: string, nowMs: number): Promise<LockRow | undefined>;
+  /** Sets a new timeout on an unexpired lock; false when there is none with this token. */
+  refreshLock(token: string, timeoutS: number | null, expiresMs: number | null, nowMs: number): Promise<boolean>;
+  /** Removes a lock; false when there was none with this token. */
+  deleteLock(token: string): Promise<boolean>;
+  /** Unexpired locks covering `path`: rooted at it, or depth infinity and rooted at an ancestor. */
+  locksCovering(path: string, nowMs: number): Promise<LockRow[]>;
+  /** Unexpired locks rooted strictly below `path`. */
+  locksBelow(path: string, nowMs: number): Promise<LockRow[]>;
+  /** Removes every lock rooted at `path` or below it (after DELETE, or at a MOVE's source); returns how many. */
+  deleteLocksWithin(path: string): Promise<number>;
+  /** Removes lapsed locks; returns how many. */
+  deleteExpiredLocks(nowMs: number): Promise<number>;
 
   /** Violations of the schema's invariants; empty when consistent. */
   checkConsistency(): Promise<string[]>;

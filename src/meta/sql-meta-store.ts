@@ -5,12 +5,14 @@ import { FsError } from '../core/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { renderDdl, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkConsistency } from './consistency.js';
+import * as lockRows from './lock-rows.js';
 import {
   ROOT_ID,
   type ChunkExtent,
   type CommitFileRequest,
   type ContentBody,
   type DeadProp,
+  type LockRow,
   type MetaStore,
   type NewContent,
   type NodeRow,
@@ -307,6 +309,42 @@ export class SqlMetaStore implements MetaStore {
       }
     });
   }
+
+  // ---- Locks (RFC 4918 §6, §9.10): the SQL is in lock-rows.ts; these only delegate. ----
+
+  createLock(lock: LockRow, conflicts: (existing: LockRow[]) => void): Promise<void> {
+    return this.db.transaction((tx) => lockRows.createLock(tx, lock, conflicts));
+  }
+
+  getLock(token: string, nowMs: number): Promise<LockRow | undefined> {
+    return lockRows.getLock(this.db, token, nowMs);
+  }
+
+  refreshLock(token: string, timeoutS: number | null, expiresMs: number | null, nowMs: number): Promise<boolean> {
+    return lockRows.refreshLock(this.db, token, timeoutS, expiresMs, nowMs);
+  }
+
+  deleteLock(token: string): Promise<boolean> {
+    return lockRows.deleteLock(this.db, token);
+  }
+
+  locksCovering(path: string, nowMs: number): Promise<LockRow[]> {
+    return lockRows.locksCovering(this.db, path, nowMs);
+  }
+
+  locksBelow(path: string, nowMs: number): Promise<LockRow[]> {
+    return lockRows.locksBelow(this.db, path, nowMs);
+  }
+
+  deleteLocksWithin(path: string): Promise<number> {
+    return lockRows.deleteLocksWithin(this.db, path);
+  }
+
+  deleteExpiredLocks(nowMs: number): Promise<number> {
+    return lockRows.deleteExpiredLocks(this.db, nowMs);
+  }
+
+  // ---- end of locks ----
 
   checkConsistency(): Promise<string[]> {
     return checkConsistency(this.db);

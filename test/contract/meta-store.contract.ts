@@ -2,7 +2,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { FsError } from '../../src/core/errors.js';
-import { ROOT_ID, type MetaStore, type NewContent } from '../../src/meta/meta-store.js';
+import { ROOT_ID, type LockRow, type MetaStore, type NewContent } from '../../src/meta/meta-store.js';
 
 const chunked = (hashes: [string, number][], etag = hashes.map((h) => h[0]).join('+')): NewContent => ({
   size: hashes.reduce((n, h) => n + h[1], 0),
@@ -184,5 +184,156 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       assert.equal(n.mode, 0o600);
       assert.deepEqual((await m.ancestors(f.node.id)).map((x) => x.id), [ROOT_ID, f.node.id]);
     });
+
+    describe('locks', () => lockRowsContract(() => m));
+  });
+}
+
+let tokenSeq = 0;
+/** A lock row with defaults: exclusive, depth 0, expiring at 10 000 ms. */
+const row = (path: string, o: Partial<LockRow> = {}): LockRow => ({
+  token: `urn:uuid:t${++tokenSeq}`,
+  path,
+  depth: 0,
+  scope: 'exclusive',
+  ownerXml: null,
+  principal: null,
+  timeoutS: 10,
+  expiresMs: 10_000,
+  createdMs: 0,
+  ...o,
+});
+const paths = (rows: LockRow[]) => rows.map((r) => r.path).sort();
+/** createLock with a callback that records what it was shown and refuses nothing. */
+async function take(m: MetaStore, lock: LockRow): Promise<string[]> {
+  let shown: LockRow[] = [];
+  await m.createLock(lock, (existing) => {
+    shown = existing;
+  });
+  return paths(shown);
+}
+
+/** Lock rows (RFC 4918 §6, §9.10): keyed by path, expiring, the conflict check atomic with the insert. */
+function lockRowsContract(store: () => MetaStore): void {
+  it('stores, reads back and removes a lock', async () => {
+    const m = store();
+    const owner = '<D:owner xmlns:D="DAV:">me</D:owner>';
+    const l = row('/a', { depth: -1, scope: 'shared', ownerXml: owner, principal: 'ann', timeoutS: 60, expiresMs: 60_000, createdMs: 5 });
+    await take(m, l);
+    assert.deepEqual(await m.getLock(l.token, 0), l);
+    assert.equal(await m.getLock('urn:uuid:none', 0), undefined);
+    assert.equal(await m.deleteLock(l.token), true);
+    assert.equal(await m.deleteLock(l.token), false);
+    assert.equal(await m.getLock(l.token, 0), undefined);
+  });
+
+  it('keeps infinite locks forever', async () => {
+    const m = store();
+    const l = row('/forever', { timeoutS: null, expiresMs: null });
+    await take(m, l);
+    assert.equal(await m.deleteExpiredLocks(Number.MAX_SAFE_INTEGER), 0);
+    assert.deepEqual(await m.getLock(l.token, Number.MAX_SAFE_INTEGER), l);
+  });
+
+  it('shows createLock the locks that may conflict: same root, infinite ancestors, descendants of an infinite request', async () => {
+    const m = store();
+    await take(m, row('/', { depth: 0, scope: 'shared' }));
+    await take(m, row('/a', { depth: -1, scope: 'shared' }));
+    await take(m, row('/a/b', { depth: 0, scope: 'shared' }));
+    await take(m, row('/a/b/c', { depth: 0, scope: 'shared' }));
+    await take(m, row('/a/b/c/d', { depth: -1, scope: 'shared' }));
+    await take(m, row('/a/bb', { depth: 0, scope: 'shared' }));
+    await take(m, row('/x', { depth: -1, scope: 'shared' }));
+    // Depth 0 on /a/b: itself and /a (infinite); not / (depth 0), not its members, not /a/bb.
+    assert.deepEqual(await take(m, row('/a/b', { scope: 'shared' })), ['/a', '/a/b']);
+    // Depth infinity on /a/b: also everything rooted below it.
+    assert.deepEqual(await take(m, row('/a/b', { depth: -1, scope: 'shared' })), ['/a', '/a/b', '/a/b', '/a/b/c', '/a/b/c/d']);
+    // The root, depth infinity: everything (the 7 above and the 2 just taken).
+    assert.equal((await take(m, row('/', { depth: -1, scope: 'shared' }))).length, 9);
+  });
+
+  it('inserts nothing when the callback refuses', async () => {
+    const m = store();
+    await take(m, row('/f'));
+    const second = row('/f');
+    await assert.rejects(
+      m.createLock(second, (existing) => {
+        if (existing.length > 0) throw new Error('conflict');
+      }),
+      /conflict/,
+    );
+    assert.equal(await m.getLock(second.token, 0), undefined);
+    assert.deepEqual(paths(await m.locksCovering('/f', 0)), ['/f']);
+  });
+
+  it('makes the conflict check and the insert atomic', async () => {
+    const m = store();
+    const refuseAny = (existing: LockRow[]) => {
+      if (existing.length > 0) throw new Error('conflict');
+    };
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => m.createLock(row('/race', { depth: -1 }), refuseAny)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.equal((await m.locksCovering('/race', 0)).length, 1);
+  });
+
+  it('finds the locks covering a path (its own, infinite ones on ancestors) and those below it', async () => {
+    const m = store();
+    for (const p of ['/d', '/d/e', '/d/e/f']) await take(m, row(p, { scope: 'shared' }));
+    await take(m, row('/', { depth: -1, scope: 'shared' }));
+    assert.deepEqual(paths(await m.locksCovering('/d/e', 0)), ['/', '/d/e']);
+    assert.deepEqual(paths(await m.locksCovering('/d/e/f/g', 0)), ['/']);
+    assert.deepEqual(paths(await m.locksCovering('/', 0)), ['/']);
+    assert.deepEqual(paths(await m.locksBelow('/d', 0)), ['/d/e', '/d/e/f']);
+    assert.deepEqual(paths(await m.locksBelow('/', 0)), ['/d', '/d/e', '/d/e/f']);
+    assert.deepEqual(paths(await m.locksBelow('/d/e/f', 0)), []);
+  });
+
+  it('ignores lapsed locks everywhere and deletes them', async () => {
+    const m = store();
+    const old = row('/old', { depth: -1, expiresMs: 1000 });
+    await take(m, old);
+    assert.equal((await m.getLock(old.token, 999))?.path, '/old');
+    // A lock lapses at its expiry instant.
+    assert.equal(await m.getLock(old.token, 1000), undefined);
+    assert.deepEqual(await m.locksCovering('/old/x', 1000), []);
+    assert.deepEqual(await m.locksBelow('/', 1000), []);
+    assert.equal(await m.refreshLock(old.token, 10, 20_000, 1000), false);
+    // createLock clears lapsed locks (now = the new lock's createdMs) before looking for conflicts.
+    assert.deepEqual(await take(m, row('/old/x', { createdMs: 1000 })), []);
+    assert.equal(await m.deleteLock(old.token), false);
+    await take(m, row('/other', { expiresMs: 3000 }));
+    assert.equal(await m.deleteExpiredLocks(2999), 0);
+    assert.equal(await m.deleteExpiredLocks(3000), 1);
+  });
+
+  it('refreshes a live lock', async () => {
+    const m = store();
+    const l = row('/r', { expiresMs: 1000 });
+    await take(m, l);
+    assert.equal(await m.refreshLock(l.token, 100, 101_000, 500), true);
+    assert.deepEqual(await m.getLock(l.token, 100_000), { ...l, timeoutS: 100, expiresMs: 101_000 });
+    assert.equal(await m.refreshLock('urn:uuid:none', 100, 101_000, 500), false);
+  });
+
+  it('matches paths exactly: LIKE wildcards, the escape character and case are literal', async () => {
+    const m = store();
+    const all = ['/a_b', '/a_b/x', '/axb', '/axb/x', '/a%', '/a%/x', '/a%b/x', '/ab/x', '/A/x', '/a/x'];
+    all.push('/a\\', '/a\\/x', '/a\\b/x', '/é/x', '/éa/x', '/😀/x', '/😀a/x');
+    for (const p of all) await take(m, row(p, { scope: 'shared' }));
+    assert.deepEqual(paths(await m.locksBelow('/a_b', 0)), ['/a_b/x']);
+    assert.deepEqual(paths(await m.locksBelow('/a%', 0)), ['/a%/x']);
+    assert.deepEqual(paths(await m.locksBelow('/a', 0)), ['/a/x']);
+    assert.deepEqual(paths(await m.locksBelow('/A', 0)), ['/A/x']);
+    assert.deepEqual(paths(await m.locksBelow('/a\\', 0)), ['/a\\/x']);
+    assert.deepEqual(paths(await m.locksBelow('/é', 0)), ['/é/x']);
+    assert.deepEqual(paths(await m.locksBelow('/😀', 0)), ['/😀/x']);
+    // A depth-infinity lock on /a_b is shown only what lies in /a_b.
+    assert.deepEqual(await take(m, row('/a_b', { depth: -1, scope: 'shared' })), ['/a_b', '/a_b/x']);
+    assert.equal(await m.deleteLocksWithin('/a_b'), 3);
+    assert.deepEqual(paths(await m.locksCovering('/axb', 0)), ['/axb']);
+    assert.equal(await m.deleteLocksWithin('/a'), 1);
+    assert.deepEqual(paths(await m.locksBelow('/A', 0)), ['/A/x']);
+    assert.equal(await m.deleteLocksWithin('/'), all.length - 3);
+    assert.deepEqual(await m.locksBelow('/', 0), []);
   });
 }

@@ -16,6 +16,7 @@ import { ChunkStore } from './chunks/chunk-store.js';
 import { CHUNKER_ID, validateChunkingParams, type ChunkingParams } from './chunks/fastcdc.js';
 import { HASH_ALGORITHM } from './chunks/chunk-hash.js';
 import { Vfs } from './vfs/vfs.js';
+import { LockManager } from './locks/lock-manager.js';
 
 export interface Core {
   objects: ObjectStore;
@@ -23,6 +24,7 @@ export interface Core {
   cache: DiskChunkCache;
   chunks: ChunkStore;
   vfs: Vfs;
+  locks: LockManager;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
       uploadConcurrency: config.uploadConcurrency,
       readAhead: config.readAhead,
     });
+    const locks = new LockManager(meta, { maxTimeoutS: config.webdav.lockMaxTimeoutS });
     log.info({ store: objects.description, meta: redactUrl(config.meta), cache: config.cache.dir }, 'core opened');
     return {
       objects,
@@ -72,6 +75,7 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
       cache,
       chunks,
       vfs,
+      locks,
       close: async () => {
         await meta.close();
         await objects.close();

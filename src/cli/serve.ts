@@ -51,7 +51,8 @@ export function registerServe(program: Command): void {
       const config = loadConfig(configSources(flags));
       const log = createLogger(config.logLevel);
       const core = await openCore(config, log);
-      const server = await startServer(core.vfs, config.listen, { maxUpload: config.maxUpload }, log);
+      const options = { maxUpload: config.maxUpload, maxXmlBody: config.webdav.maxXmlBody, allowInfiniteDepth: config.webdav.propfindInfinity };
+      const server = await startServer({ vfs: core.vfs, locks: core.locks, options }, config.listen, log);
       console.log(`davfs-bridge serving ${server.url} (data: ${config.data})`);
       let stopping = false;
       const stop = async (signal: string) => {

@@ -24,6 +24,9 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_UPLOAD_CONCURRENCY: 'upload_concurrency',
   DAVFS_READ_AHEAD: 'read_ahead',
   DAVFS_MAX_UPLOAD: 'max_upload',
+  DAVFS_WEBDAV_PROPFIND_INFINITY: 'webdav.propfind_infinity',
+  DAVFS_WEBDAV_MAX_XML_BODY: 'webdav.max_xml_body',
+  DAVFS_WEBDAV_LOCK_MAX_TIMEOUT: 'webdav.lock_max_timeout',
   DAVFS_LOG_LEVEL: 'log_level',
 };
 
@@ -61,6 +64,11 @@ const RawConfig = z.strictObject({
   upload_concurrency: count(1, 64),
   read_ahead: count(0, 16),
   max_upload: size,
+  webdav: z.strictObject({
+    propfind_infinity: z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true'),
+    max_xml_body: size,
+    lock_max_timeout: count(1, 7 * 24 * 3600),
+  }),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']),
 });
 
@@ -77,6 +85,7 @@ export interface Config {
   uploadConcurrency: number;
   readAhead: number;
   maxUpload: number;
+  webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -131,6 +140,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     uploadConcurrency: c.upload_concurrency,
     readAhead: c.read_ahead,
     maxUpload: c.max_upload,
+    webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },
     logLevel: c.log_level,
   };
 }

@@ -1,51 +1,71 @@
-// The WebDAV front's entry: decodes the request path, dispatches by method through one table,
-// and turns every error into a status with a short reason (never a stack, never a crash).
+// The WebDAV front's entry: decodes the request path, evaluates the If header, dispatches by
+// method through one table, and turns every error into a status with a short reason (never a
+// stack, never a crash).
 import type { Middleware } from 'koa';
-import { FsError } from '../core/errors.js';
-import { normalizePath } from '../core/paths.js';
-import type { Vfs } from '../vfs/vfs.js';
-import type { DavOptions, MethodHandler } from './context.js';
+import type { DavRequest, DavServices } from './context.js';
+import { DavError } from './dav-error.js';
+import { pathFromUrlPath } from './href.js';
+import { handleCopyMove } from './methods/copy-move.js';
+import { handleDelete } from './methods/delete.js';
 import { handleGet } from './methods/get.js';
+import { handleLock, handleUnlock } from './methods/lock.js';
+import { handleMkcol } from './methods/mkcol.js';
+import { ALLOWED_METHODS, handleOptions } from './methods/options.js';
+import { handlePatch } from './methods/patch.js';
+import { handlePropfind } from './methods/propfind.js';
+import { handleProppatch } from './methods/proppatch.js';
 import { handlePut } from './methods/put.js';
-import { httpErrorOf } from './status.js';
+import { evaluateIfHeader } from './preconditions.js';
+import { errorResponse } from './status.js';
 
-const METHODS: Record<string, MethodHandler> = {
+/** Each handler gets the request and the lock tokens the If header submitted. */
+type Handler = (req: DavRequest, tokens: string[]) => Promise<void>;
+
+const METHODS: Record<string, Handler> = {
+  OPTIONS: handleOptions,
   GET: handleGet,
   HEAD: handleGet,
   PUT: handlePut,
+  PATCH: handlePatch,
+  DELETE: handleDelete,
+  MKCOL: handleMkcol,
+  COPY: handleCopyMove,
+  MOVE: handleCopyMove,
+  PROPFIND: handlePropfind,
+  PROPPATCH: handleProppatch,
+  LOCK: handleLock,
+  UNLOCK: handleUnlock,
 };
 
 export interface DavLogger {
   error(obj: object, msg: string): void;
 }
 
-export function davMiddleware(vfs: Vfs, options: DavOptions, log: DavLogger): Middleware {
+export function davMiddleware(services: DavServices, log: DavLogger): Middleware {
   return async (ctx) => {
-    const handler = METHODS[ctx.method];
     try {
+      const handler = METHODS[ctx.method];
       if (!handler) {
         ctx.status = 405;
-        ctx.set('Allow', Object.keys(METHODS).join(', '));
+        ctx.set('Allow', ALLOWED_METHODS);
         return;
       }
-      await handler({ ctx, vfs, path: decodePath(ctx.path), options });
+      // A fragment is never part of a request target (RFC 9110 §7.1); acting on the path without it
+      // would, e.g., DELETE a collection the client did not name (litmus delete_fragment).
+      if (ctx.url.includes('#')) throw new DavError(400, 'the request URI contains a fragment');
+      const req: DavRequest = { ...services, ctx, path: pathFromUrlPath(ctx.path), principal: null };
+      const tokens = ctx.method === 'OPTIONS' ? [] : await evaluateIfHeader(req);
+      await handler(req, tokens);
     } catch (err) {
-      const { status, message } = httpErrorOf(err);
-      if (status >= 500) log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
-      ctx.status = status;
-      ctx.type = 'text/plain; charset=utf-8';
-      ctx.body = `${message}\n`;
+      const res = errorResponse(err);
+      if (res.status >= 500) log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      // The request body may be unread (an early 4xx): drop the connection's remaining input
+      // rather than leaving a half-read body for the next request on this keep-alive socket.
+      const hasBody = Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '';
+      if (hasBody && !ctx.req.complete) ctx.set('Connection', 'close');
+      ctx.status = res.status;
+      ctx.type = res.type;
+      ctx.body = res.body;
     }
   };
-}
-
-/** Percent-decodes the URL path; a malformed escape is a 400, not a crash. */
-function decodePath(raw: string): string {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    throw new FsError('EINVAL', 'malformed percent-encoding in the path');
-  }
-  return normalizePath(decoded);
 }

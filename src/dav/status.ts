@@ -1,7 +1,13 @@
-// The one translation from the core's FsError codes to HTTP statuses (RFC 4918 §9 per method).
-// Methods that need a different status for one code (MKCOL's 405 for EEXIST) override it where
-// they call the Vfs. Update this table when a code is added to core/errors.ts.
+// The one translation of errors into HTTP responses: the core's FsError codes to statuses (RFC
+// 4918 §9 per method), DAV precondition errors to DAV:error bodies (§16), anything unexpected to
+// a 500 that reveals nothing. Update the table when a code is added to core/errors.ts.
 import { FsError, type FsErrorCode } from '../core/errors.js';
+import { LockConflictError, LockedError, LockTokenError } from '../locks/lock-manager.js';
+import { DavError } from './dav-error.js';
+import { hrefOf } from './href.js';
+import { IfHeaderError } from './if-header.js';
+import { DavXmlError } from './xml/parse-request.js';
+import { escapeXmlText } from './xml/write-xml.js';
 
 export const STATUS_OF: Record<FsErrorCode, number> = {
   ENOENT: 404,
@@ -18,12 +24,26 @@ export const STATUS_OF: Record<FsErrorCode, number> = {
   ECANCELED: 400,
 };
 
-/** Status and a short client-safe reason for any error thrown while serving. */
-export function httpErrorOf(err: unknown): { status: number; message: string } {
-  if (err instanceof FsError) return { status: STATUS_OF[err.code], message: err.message };
-  const status = (err as { status?: unknown; expose?: unknown }).status;
-  if (typeof status === 'number' && status >= 400 && status < 600) {
-    return { status, message: (err as { expose?: boolean }).expose ? (err as Error).message : 'request failed' };
-  }
-  return { status: 500, message: 'internal error' };
+export interface ErrorResponse {
+  status: number;
+  type: string;
+  body: string;
+}
+
+const hrefs = (paths: string[]) => paths.map((p) => `<D:href>${escapeXmlText(hrefOf(p, false))}</D:href>`).join('');
+
+export function errorResponse(err: unknown): ErrorResponse {
+  const text = (status: number, message: string): ErrorResponse => ({ status, type: 'text/plain; charset=utf-8', body: `${message}\n` });
+  const xml = (status: number, condition: string): ErrorResponse => ({
+    status,
+    type: 'application/xml; charset=utf-8',
+    body: `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:">${condition}</D:error>`,
+  });
+  if (err instanceof DavError) return err.conditionXml ? xml(err.status, err.conditionXml) : text(err.status, err.message);
+  if (err instanceof LockedError) return xml(423, `<D:lock-token-submitted>${hrefs(err.paths)}</D:lock-token-submitted>`);
+  if (err instanceof LockConflictError) return xml(423, `<D:no-conflicting-lock>${hrefs(err.paths)}</D:no-conflicting-lock>`);
+  if (err instanceof LockTokenError) return xml(err.status, `<D:${err.condition}/>`);
+  if (err instanceof IfHeaderError || err instanceof DavXmlError) return text(400, err.message);
+  if (err instanceof FsError) return text(STATUS_OF[err.code], err.message);
+  return text(500, 'internal error');
 }

@@ -4,8 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Logger } from '../core/log.js';
 import { davMiddleware } from '../dav/dav-middleware.js';
-import type { DavOptions } from '../dav/context.js';
-import type { Vfs } from '../vfs/vfs.js';
+import type { DavServices } from '../dav/context.js';
 
 export interface RunningServer {
   url: string;
@@ -13,12 +12,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(vfs: Vfs, listen: { host: string; port: number }, options: DavOptions, log: Logger): Promise<RunningServer> {
+export async function startServer(services: DavServices, listen: { host: string; port: number }, log: Logger): Promise<RunningServer> {
   const app = new Koa();
   // Koa logs every uncaught error with its stack by default; the dav middleware already handled
   // and logged what matters.
   app.silent = true;
-  app.use(davMiddleware(vfs, options, log));
+  app.use(davMiddleware(services, log));
   const server = createServer(app.callback());
   // Large uploads from slow clients must not be cut by Node's default 5-minute request timeout.
   server.requestTimeout = 0;

@@ -134,6 +134,9 @@ export interface MetaStore {
   /** Applies every operation or none (RFC 4918 §9.2: PROPPATCH is atomic). */
   patchProps(id: number, ops: PropPatch[]): Promise<void>;
 
+  /** Logical bytes of every file in the store (RFC 4331 quota-used-bytes until quotas land). */
+  usedBytes(): Promise<number>;
+
   // Locks. Every `nowMs` is the caller's clock: a lock whose expiresMs <= nowMs has lapsed and
   // counts nowhere (lookups skip it; createLock and deleteExpiredLocks delete it).
 

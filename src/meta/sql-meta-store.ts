@@ -310,6 +310,13 @@ export class SqlMetaStore implements MetaStore {
     });
   }
 
+  async usedBytes(): Promise<number> {
+    const row = await this.db.get<{ total: number | null }>(
+      'SELECT SUM(c.size) AS total FROM nodes n JOIN contents c ON c.id = n.content_id',
+    );
+    return Number(row?.total ?? 0);
+  }
+
   // ---- Locks (RFC 4918 §6, §9.10): the SQL is in lock-rows.ts; these only delegate. ----
 
   createLock(lock: LockRow, conflicts: (existing: LockRow[]) => void): Promise<void> {

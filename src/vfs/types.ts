@@ -46,3 +46,6 @@ export interface ByteRange {
 }
 
 export type ByteSource = AsyncIterable<Uint8Array>;
+
+/** Dead properties as the fronts see them (stored by the metadata layer). */
+export type { DeadProp, PropPatch } from '../meta/meta-store.js';

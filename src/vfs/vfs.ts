@@ -171,6 +171,15 @@ export class Vfs {
     return this.meta.getProps((await this.resolve(normalizePath(path))).id);
   }
 
+  /** Dead properties of a node already resolved (PROPFIND walks: no second path lookup). */
+  propsById(id: number): Promise<DeadProp[]> {
+    return this.meta.getProps(id);
+  }
+
+  usedBytes(): Promise<number> {
+    return this.meta.usedBytes();
+  }
+
   /** All operations or none (RFC 4918 §9.2). */
   async patchProps(path: string, ops: PropPatch[]): Promise<void> {
     await this.meta.patchProps((await this.resolve(normalizePath(path))).id, ops);

@@ -15,9 +15,10 @@ const ALLOWED: Record<string, string[]> = {
   chunks: ['core', 'store'],
   meta: ['core'],
   vfs: ['core', 'chunks', 'meta', 'store'],
-  dav: ['core', 'vfs'],
+  locks: ['core', 'meta'],
+  dav: ['core', 'vfs', 'locks'],
   http: ['core', 'dav', 'vfs'],
-  'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs'],
+  'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs', 'locks'],
   cli: ['core', 'config', 'http', 'app.ts'],
 };
 

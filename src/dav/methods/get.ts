@@ -1,43 +1,71 @@
-// GET and HEAD: a file's bytes (whole or one range) with strong validators; a folder's listing.
+// GET and HEAD: a file's bytes (whole, one range, or several as multipart/byteranges) with strong
+// validators; a folder as a plain HTML listing for browsers.
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { Stat } from '../../vfs/types.js';
+import type { Vfs } from '../../vfs/vfs.js';
+import { checkConditionals } from '../conditional.js';
 import type { DavRequest } from '../context.js';
+import { renderListing } from '../html-listing.js';
 import { parseRange } from '../range.js';
 
 export async function handleGet(req: DavRequest): Promise<void> {
   const { ctx, vfs, path } = req;
   const stat = await vfs.stat(path);
   if (stat.kind === 'dir') {
-    const names: string[] = [];
-    for await (const e of vfs.list(path)) names.push(e.kind === 'dir' ? `${e.name}/` : e.name);
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = names.join('\n') + (names.length ? '\n' : '');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = ctx.method === 'HEAD' ? '' : Readable.from(renderListing(vfs, stat));
     return;
   }
   ctx.set('ETag', `"${stat.etag}"`);
   ctx.set('Last-Modified', new Date(stat.mtimeMs).toUTCString());
   ctx.set('Accept-Ranges', 'bytes');
-  ctx.type = stat.contentType ?? 'application/octet-stream';
+  if (checkConditionals(ctx, stat) === 304) {
+    ctx.status = 304;
+    return;
+  }
+  const type = stat.contentType ?? 'application/octet-stream';
 
-  const range = parseRange(ctx.get('Range') || undefined, stat.size);
+  // If-Range (RFC 9110 §13.1.5): ranges only while the client's copy is current.
+  const ifRange = ctx.get('If-Range');
+  const rangeHeader = ifRange && ifRange !== `"${stat.etag}"` && Date.parse(ifRange) !== Math.floor(stat.mtimeMs / 1000) * 1000 ? undefined : ctx.get('Range') || undefined;
+  const range = parseRange(rangeHeader, stat.size);
   if (range.kind === 'unsatisfiable') {
     ctx.status = 416;
     ctx.set('Content-Range', `bytes */${stat.size}`);
     return;
   }
-  // Several ranges (multipart/byteranges) arrive with the full WebDAV front; until then the
-  // first range is served, which RFC 9110 §14.2 allows.
-  const r = range.kind === 'ranges' ? range.ranges[0]! : { start: 0, end: stat.size - 1 };
-  if (range.kind === 'ranges') {
-    ctx.status = 206;
-    ctx.set('Content-Range', `bytes ${r.start}-${r.end}/${stat.size}`);
-  } else {
+  if (range.kind === 'none' || stat.size === 0) {
     ctx.status = 200;
-  }
-  ctx.length = r.end - r.start + 1;
-  if (ctx.method === 'HEAD' || stat.size === 0) {
-    if (stat.size === 0) ctx.body = '';
+    ctx.type = type;
+    ctx.length = stat.size;
+    if (ctx.method !== 'HEAD') ctx.body = stat.size === 0 ? '' : Readable.from((await vfs.read(path)).body);
     return;
   }
-  const { body } = await vfs.read(path, r);
-  ctx.body = Readable.from(body);
+  ctx.status = 206;
+  if (range.ranges.length === 1) {
+    const r = range.ranges[0]!;
+    ctx.type = type;
+    ctx.set('Content-Range', `bytes ${r.start}-${r.end}/${stat.size}`);
+    ctx.length = r.end - r.start + 1;
+    if (ctx.method !== 'HEAD') ctx.body = Readable.from((await vfs.read(path, r)).body);
+    return;
+  }
+  const boundary = randomBytes(12).toString('hex');
+  const parts = range.ranges.map((r) => ({
+    r,
+    head: `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${stat.size}\r\n\r\n`,
+  }));
+  const tail = `\r\n--${boundary}--\r\n`;
+  ctx.type = `multipart/byteranges; boundary=${boundary}`;
+  ctx.length = parts.reduce((n, p) => n + Buffer.byteLength(p.head) + p.r.end - p.r.start + 1, 0) + Buffer.byteLength(tail);
+  if (ctx.method !== 'HEAD') ctx.body = Readable.from(multipart(vfs, stat, parts, tail));
+}
+
+async function* multipart(vfs: Vfs, stat: Stat, parts: { r: { start: number; end: number }; head: string }[], tail: string): AsyncGenerator<Buffer> {
+  for (const p of parts) {
+    yield Buffer.from(p.head);
+    yield* (await vfs.read(stat.path, p.r)).body;
+  }
+  yield Buffer.from(tail);
 }

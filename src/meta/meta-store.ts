@@ -167,4 +167,10 @@ export interface MetaStore {
   checkConsistency(): Promise<string[]>;
   /** Every chunk row (for checks that every referenced chunk exists in the object store). */
   listChunks(): AsyncIterable<{ hash: string; size: number; refcount: number }>;
+
+  /**
+   * Writes a consistent copy of the metadata to `file`, a new database file, while the store stays
+   * in use (DESIGN.md "Durability of metadata"). SQLite only: FsError('EINVAL') elsewhere.
+   */
+  snapshotTo(file: string, onProgress?: (done: number, total: number) => void): Promise<void>;
 }

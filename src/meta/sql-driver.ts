@@ -33,8 +33,18 @@ export interface SqlDriver extends SqlExecutor {
    * transaction to end: a deadlock). Do no network or disk I/O inside: transactions must be short.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Writes a consistent copy of the whole database to `file` (a new SQLite database) while the
+   * store stays in use: the metadata snapshot of DESIGN.md "Durability of metadata". Only SQLite
+   * implements it; a PostgreSQL driver throws FsError('EINVAL', 'not supported: use pg_dump'),
+   * since such deployments rely on the database's own backups.
+   */
+  snapshotTo(file: string, onProgress?: SnapshotProgress): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Progress of a snapshot, in database pages. */
+export type SnapshotProgress = (done: number, total: number) => void;
 
 /** Replaces the dialect's type tokens in portable DDL (see schema.ts). */
 export function renderDdl(sql: string, dialect: SqlDialect): string {

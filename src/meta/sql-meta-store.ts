@@ -357,6 +357,10 @@ export class SqlMetaStore implements MetaStore {
     return checkConsistency(this.db);
   }
 
+  snapshotTo(file: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+    return this.db.snapshotTo(file, onProgress);
+  }
+
   async *listChunks(): AsyncIterable<{ hash: string; size: number; refcount: number }> {
     let after = '';
     for (;;) {

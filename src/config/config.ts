@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { validate as validCron } from 'node-cron';
 import { parseSize } from './size.js';
+import { parseDuration } from './duration.js';
 
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
@@ -28,6 +30,18 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_WEBDAV_MAX_XML_BODY: 'webdav.max_xml_body',
   DAVFS_WEBDAV_LOCK_MAX_TIMEOUT: 'webdav.lock_max_timeout',
   DAVFS_LOG_LEVEL: 'log_level',
+  DAVFS_JOBS_CACHE_PURGE_ENABLED: 'jobs.cache_purge.enabled',
+  DAVFS_JOBS_CACHE_PURGE_CRON: 'jobs.cache_purge.cron',
+  DAVFS_JOBS_CACHE_PURGE_HIGH_WATER: 'jobs.cache_purge.high_water',
+  DAVFS_JOBS_CACHE_PURGE_LOW_WATER: 'jobs.cache_purge.low_water',
+  DAVFS_JOBS_LOCK_SWEEP_ENABLED: 'jobs.lock_sweep.enabled',
+  DAVFS_JOBS_LOCK_SWEEP_CRON: 'jobs.lock_sweep.cron',
+  DAVFS_JOBS_GC_ENABLED: 'jobs.gc.enabled',
+  DAVFS_JOBS_GC_CRON: 'jobs.gc.cron',
+  DAVFS_JOBS_GC_GRACE: 'jobs.gc.grace',
+  DAVFS_JOBS_SNAPSHOT_ENABLED: 'jobs.snapshot.enabled',
+  DAVFS_JOBS_SNAPSHOT_CRON: 'jobs.snapshot.cron',
+  DAVFS_JOBS_SNAPSHOT_KEEP: 'jobs.snapshot.keep',
 };
 
 const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -48,6 +62,22 @@ const listen = z.string().transform((v, ctx) => {
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 });
+const bool = z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true');
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+// node-cron syntax: five fields, or six with seconds first ("*/10 * * * * *").
+const cron = z.string().refine((v) => validCron(v), {
+  message: 'is not a cron expression (examples: "*/5 * * * *" every 5 minutes, "0 */6 * * *" every 6 hours)',
+});
+/** A fraction of cache.size, above 0 and at most 1. */
+const fraction = z.coerce.number().gt(0).max(1);
+const job = <T extends z.ZodRawShape>(extra: T) => z.strictObject({ enabled: bool, cron, ...extra });
 const url = (schemes: string[]) =>
   z.string().refine((v) => v === '' || schemes.some((s) => v.startsWith(`${s}://`)), {
     message: `must be empty or start with ${schemes.map((s) => `${s}://`).join(' or ')}`,
@@ -70,6 +100,12 @@ const RawConfig = z.strictObject({
     lock_max_timeout: count(1, 7 * 24 * 3600),
   }),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']),
+  jobs: z.strictObject({
+    cache_purge: job({ high_water: fraction, low_water: fraction }),
+    lock_sweep: job({}),
+    gc: job({ grace: duration }),
+    snapshot: job({ keep: count(1, 10_000) }),
+  }),
 });
 
 export interface Config {
@@ -87,6 +123,16 @@ export interface Config {
   maxUpload: number;
   webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+  /** Scheduled jobs (src/jobs/), each with a node-cron expression. */
+  jobs: {
+    /** Purge the cache to lowWater × cache.size when it holds more than highWater × cache.size. */
+    cachePurge: { enabled: boolean; cron: string; highWater: number; lowWater: number };
+    lockSweep: { enabled: boolean; cron: string };
+    /** Delete chunks unreferenced for longer than graceMs. */
+    gc: { enabled: boolean; cron: string; graceMs: number };
+    /** Ship a metadata snapshot to the object store, keeping the newest `keep`. */
+    snapshot: { enabled: boolean; cron: string; keep: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -129,6 +175,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (!(c.chunking.min < c.chunking.avg && c.chunking.avg < c.chunking.max)) {
     throw new ConfigError([`chunking: need min < avg < max, got ${c.chunking.min} / ${c.chunking.avg} / ${c.chunking.max}`]);
   }
+  const purge = c.jobs.cache_purge;
+  if (purge.low_water >= purge.high_water) {
+    throw new ConfigError([`jobs.cache_purge: need low_water < high_water, got ${purge.low_water} / ${purge.high_water}`]);
+  }
   return {
     data,
     listen: c.listen,
@@ -142,6 +192,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     maxUpload: c.max_upload,
     webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },
     logLevel: c.log_level,
+    jobs: {
+      cachePurge: { enabled: purge.enabled, cron: purge.cron, highWater: purge.high_water, lowWater: purge.low_water },
+      lockSweep: { enabled: c.jobs.lock_sweep.enabled, cron: c.jobs.lock_sweep.cron },
+      gc: { enabled: c.jobs.gc.enabled, cron: c.jobs.gc.cron, graceMs: c.jobs.gc.grace },
+      snapshot: { enabled: c.jobs.snapshot.enabled, cron: c.jobs.snapshot.cron, keep: c.jobs.snapshot.keep },
+    },
   };
 }
 

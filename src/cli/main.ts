@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { ConfigError } from '../config/config.js';
 import { FsError } from '../core/errors.js';
 import { registerServe } from './serve.js';
+import { registerGc } from './gc.js';
+import { registerFsck } from './fsck.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -12,6 +14,8 @@ const program = new Command()
   .description('Serve S3-compatible object storage as a WebDAV drive')
   .version(pkg.version);
 registerServe(program);
+registerGc(program);
+registerFsck(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`davfs-bridge: ${err.message}`);

@@ -90,6 +90,26 @@ export interface LockRow {
   createdMs: number;
 }
 
+/** A chunk row with no references (refcount 0), as garbage collection sees it. */
+export interface UnreferencedChunk {
+  hash: string;
+  size: number;
+  /** When its refcount dropped to 0. */
+  zeroSinceMs: number;
+}
+
+/** What MetaStore.repairRefcounts changed. */
+export interface RefcountRepair {
+  /** Contents whose refcount was set to the number of nodes using them (I3). */
+  contentsFixed: number;
+  /** Contents no node uses, deleted with their chunk lists (I3). */
+  contentsDropped: number;
+  /** Chunks whose refcount was set to the number of references (I2). */
+  chunksFixed: number;
+  /** Chunks whose zero_since_ms disagreed with their refcount. */
+  zeroSinceFixed: number;
+}
+
 export interface MetaStore {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -173,4 +193,37 @@ export interface MetaStore {
    * in use (DESIGN.md "Durability of metadata"). SQLite only: FsError('EINVAL') elsewhere.
    */
   snapshotTo(file: string, onProgress?: (done: number, total: number) => void): Promise<void>;
+
+  // Jobs and maintenance (maintenance/gc.ts, maintenance/fsck.ts). The SQL is in lease-rows.ts
+  // and gc-rows.ts.
+
+  /**
+   * Takes the lease on job `name` for `holder` until nowMs + ttlMs, in one transaction: when no
+   * one holds it, when the holder's lease has lapsed (expires <= nowMs), or when `holder` already
+   * holds it (which renews it). False when another holder's lease is still running.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it; false when it does not (lapsed and taken over). */
+  releaseLease(name: string, holder: string): Promise<boolean>;
+  /**
+   * Chunk rows with refcount 0 whose zero_since_ms is before `olderThanMs`, in hash order from
+   * after `after` ('' for the start), at most `limit` (keyset paging).
+   */
+  unreferencedChunks(olderThanMs: number, after: string, limit: number): Promise<UnreferencedChunk[]>;
+  /**
+   * Deletes a chunk row in one transaction if it is still unreferenced since before `olderThanMs`
+   * and no content lists it; false when a commit re-referenced it meanwhile (then GC keeps the
+   * object). The caller deletes the object afterwards, never before.
+   */
+  deleteChunkIfUnreferenced(hash: string, olderThanMs: number): Promise<boolean>;
+  /** Which of these hashes have a chunk row, referenced or not (an object without one is an orphan). */
+  hasChunks(hashes: string[]): Promise<Set<string>>;
+  /** Ids of up to `limit` file nodes whose current content lists this chunk (fsck names the damaged files). */
+  filesUsingChunk(hash: string, limit: number): Promise<number[]>;
+  /**
+   * Recomputes every content refcount from the nodes and every chunk refcount from the chunk lists,
+   * in one transaction; contents no node uses are deleted, chunks left unreferenced get
+   * zero_since_ms = nowMs (fsck --repair).
+   */
+  repairRefcounts(nowMs: number): Promise<RefcountRepair>;
 }

@@ -142,6 +142,25 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX locks_path ON locks (path)`,
     ],
   },
+  {
+    version: 2,
+    description: 'job leases',
+    statements: [
+      // job_leases: who runs a job that must run on one node at a time (garbage collection,
+      // DESIGN.md invariant 4 and "Several nodes"). A lease is a row, not a session-bound advisory
+      // lock, so it works the same on SQLite and PostgreSQL and a crashed holder's lease lapses by
+      // itself. Taken and renewed in one transaction (MetaStore.acquireLease); the holder renews it
+      // well before expiry while it works and deletes it when done.
+      //  name        the job, e.g. 'gc'
+      //  holder      who holds it: host, process id and a random part, unique per run
+      //  expires_ms  when it lapses unless renewed; a lapsed lease may be taken by anyone
+      `CREATE TABLE job_leases (
+         name       VARCHAR(200) PRIMARY KEY,
+         holder     VARCHAR(255) NOT NULL,
+         expires_ms {{bigint}} NOT NULL
+       )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

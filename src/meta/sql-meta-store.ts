@@ -6,6 +6,8 @@ import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { renderDdl, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkConsistency } from './consistency.js';
 import * as lockRows from './lock-rows.js';
+import * as leaseRows from './lease-rows.js';
+import * as gcRows from './gc-rows.js';
 import {
   ROOT_ID,
   type ChunkExtent,
@@ -17,6 +19,8 @@ import {
   type NewContent,
   type NodeRow,
   type PropPatch,
+  type RefcountRepair,
+  type UnreferencedChunk,
 } from './meta-store.js';
 
 interface NodeRecord {
@@ -372,6 +376,36 @@ export class SqlMetaStore implements MetaStore {
       if (rows.length < 1000) return;
       after = rows[rows.length - 1]!.hash;
     }
+  }
+
+  // ---- Jobs and maintenance: the SQL is in lease-rows.ts and gc-rows.ts; these only delegate. ----
+
+  acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean> {
+    return this.db.transaction((tx) => leaseRows.acquireLease(tx, name, holder, ttlMs, nowMs));
+  }
+
+  releaseLease(name: string, holder: string): Promise<boolean> {
+    return leaseRows.releaseLease(this.db, name, holder);
+  }
+
+  unreferencedChunks(olderThanMs: number, after: string, limit: number): Promise<UnreferencedChunk[]> {
+    return gcRows.unreferencedChunks(this.db, olderThanMs, after, limit);
+  }
+
+  deleteChunkIfUnreferenced(hash: string, olderThanMs: number): Promise<boolean> {
+    return this.db.transaction((tx) => gcRows.deleteChunkIfUnreferenced(tx, hash, olderThanMs));
+  }
+
+  hasChunks(hashes: string[]): Promise<Set<string>> {
+    return gcRows.hasChunks(this.db, hashes);
+  }
+
+  filesUsingChunk(hash: string, limit: number): Promise<number[]> {
+    return gcRows.filesUsingChunk(this.db, hash, limit);
+  }
+
+  repairRefcounts(nowMs: number): Promise<RefcountRepair> {
+    return this.db.transaction((tx) => gcRows.repairRefcounts(tx, nowMs));
   }
 }
 

@@ -186,6 +186,8 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
     });
 
     describe('locks', () => lockRowsContract(() => m));
+    describe('job leases', () => leaseContract(() => m));
+    describe('garbage collection rows', () => gcRowsContract(() => m));
   });
 }
 
@@ -335,5 +337,94 @@ function lockRowsContract(store: () => MetaStore): void {
     assert.deepEqual(paths(await m.locksBelow('/A', 0)), ['/A/x']);
     assert.equal(await m.deleteLocksWithin('/'), all.length - 3);
     assert.deepEqual(await m.locksBelow('/', 0), []);
+  });
+}
+
+/** Job leases (schema.ts job_leases): one holder at a time, lapsing, renewable, taken atomically. */
+function leaseContract(store: () => MetaStore): void {
+  it('lets one holder in until the lease lapses or is released', async () => {
+    const m = store();
+    assert.equal(await m.acquireLease('gc', 'a', 1000, 0), true);
+    assert.equal(await m.acquireLease('gc', 'b', 1000, 500), false);
+    // Another job's lease is independent.
+    assert.equal(await m.acquireLease('snapshot', 'b', 1000, 500), true);
+    // A lease lapses at its expiry instant; then anyone may take it.
+    assert.equal(await m.acquireLease('gc', 'b', 1000, 999), false);
+    assert.equal(await m.acquireLease('gc', 'b', 1000, 1000), true);
+    assert.equal(await m.acquireLease('gc', 'a', 1000, 1500), false);
+    // Only the holder releases it.
+    assert.equal(await m.releaseLease('gc', 'a'), false);
+    assert.equal(await m.acquireLease('gc', 'a', 1000, 1500), false);
+    assert.equal(await m.releaseLease('gc', 'b'), true);
+    assert.equal(await m.acquireLease('gc', 'a', 1000, 1500), true);
+  });
+
+  it('renews a lease for its holder', async () => {
+    const m = store();
+    assert.equal(await m.acquireLease('gc', 'a', 1000, 0), true);
+    assert.equal(await m.acquireLease('gc', 'a', 1000, 900), true);
+    // Renewed at 900: held until 1900, not 1000.
+    assert.equal(await m.acquireLease('gc', 'b', 1000, 1500), false);
+    assert.equal(await m.acquireLease('gc', 'b', 1000, 1900), true);
+  });
+
+  it('gives a free lease to exactly one of many racing holders', async () => {
+    const m = store();
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => m.acquireLease('race', `h${i}`, 1000, 0)));
+    assert.equal(results.filter(Boolean).length, 1);
+  });
+}
+
+/** The rows GC and fsck work on: unreferenced chunks, orphan checks, files using a chunk, recounts. */
+function gcRowsContract(store: () => MetaStore): void {
+  it('lists unreferenced chunks past a cutoff in hash order, page by page', async () => {
+    const m = store();
+    const f = await m.commitFile({ parentId: ROOT_ID, name: 'f', content: chunked([['g1', 1], ['g2', 2], ['g3', 3]]), mtimeMs: 1 });
+    assert.deepEqual(await m.unreferencedChunks(Number.MAX_SAFE_INTEGER, '', 10), []);
+    await m.remove(f.node.id, false);
+    const all = await m.unreferencedChunks(Number.MAX_SAFE_INTEGER, '', 10);
+    assert.deepEqual(all.map((c) => [c.hash, c.size]), [['g1', 1], ['g2', 2], ['g3', 3]]);
+    const since = all[0]!.zeroSinceMs;
+    assert.ok(all.every((c) => c.zeroSinceMs === since && since > 0));
+    // Strictly before the cutoff: a chunk unreferenced at the cutoff instant is still young.
+    assert.deepEqual(await m.unreferencedChunks(since, '', 10), []);
+    assert.deepEqual((await m.unreferencedChunks(since + 1, '', 2)).map((c) => c.hash), ['g1', 'g2']);
+    assert.deepEqual((await m.unreferencedChunks(since + 1, 'g2', 2)).map((c) => c.hash), ['g3']);
+  });
+
+  it('deletes a chunk row only while it is unreferenced and old enough', async () => {
+    const m = store();
+    const f = await m.commitFile({ parentId: ROOT_ID, name: 'f', content: chunked([['d1', 1], ['d2', 1]]), mtimeMs: 1 });
+    assert.equal(await m.deleteChunkIfUnreferenced('d1', Number.MAX_SAFE_INTEGER), false);
+    await m.remove(f.node.id, false);
+    const [d1] = await m.unreferencedChunks(Number.MAX_SAFE_INTEGER, '', 1);
+    assert.equal(await m.deleteChunkIfUnreferenced('d1', d1!.zeroSinceMs), false);
+    // A commit re-referenced d2 meanwhile: it stays.
+    await m.commitFile({ parentId: ROOT_ID, name: 'g', content: chunked([['d2', 1]]), mtimeMs: 1 });
+    assert.equal(await m.deleteChunkIfUnreferenced('d2', Number.MAX_SAFE_INTEGER), false);
+    assert.equal(await m.deleteChunkIfUnreferenced('d1', Number.MAX_SAFE_INTEGER), true);
+    assert.equal(await m.deleteChunkIfUnreferenced('d1', Number.MAX_SAFE_INTEGER), false);
+    assert.deepEqual(await m.hasChunks(['d1', 'd2', 'nope']), new Set(['d2']));
+    assert.deepEqual(await m.hasChunks([]), new Set());
+  });
+
+  it('says which files use a chunk', async () => {
+    const m = store();
+    const d = await m.createDir(ROOT_ID, 'd', 1);
+    const a = await m.commitFile({ parentId: d.id, name: 'a', content: chunked([['u1', 1], ['u2', 1]]), mtimeMs: 1 });
+    const b = await m.commitFile({ parentId: ROOT_ID, name: 'b', content: chunked([['u2', 1], ['u2', 1]], 'other'), mtimeMs: 1 });
+    const c = await m.copy(a.node.id, ROOT_ID, 'c', false, false);
+    assert.deepEqual(await m.filesUsingChunk('u1', 10), [a.node.id, c.id].sort((x, y) => x - y));
+    assert.deepEqual(await m.filesUsingChunk('u2', 10), [a.node.id, b.node.id, c.id].sort((x, y) => x - y));
+    assert.equal((await m.filesUsingChunk('u2', 2)).length, 2);
+    assert.deepEqual(await m.filesUsingChunk('none', 10), []);
+  });
+
+  it('finds nothing to repair in a consistent store', async () => {
+    const m = store();
+    const f = await m.commitFile({ parentId: ROOT_ID, name: 'f', content: chunked([['r1', 1]]), mtimeMs: 1 });
+    await m.commitFile({ parentId: ROOT_ID, name: 'f', content: chunked([['r2', 1]]), mtimeMs: 2 });
+    await m.copy(f.node.id, ROOT_ID, 'g', false, false);
+    assert.deepEqual(await m.repairRefcounts(5), { contentsFixed: 0, contentsDropped: 0, chunksFixed: 0, zeroSinceFixed: 0 });
   });
 }

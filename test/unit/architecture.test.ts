@@ -19,7 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   dav: ['core', 'vfs', 'locks'],
   http: ['core', 'dav', 'vfs'],
   'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs', 'locks'],
-  cli: ['core', 'config', 'http', 'app.ts'],
+  maintenance: ['core', 'store', 'chunks', 'meta'],
+  cli: ['core', 'config', 'http', 'app.ts', 'maintenance'],
 };
 
 /** Libraries that only one file may import (DESIGN.md: one seam per driver). */

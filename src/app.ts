@@ -42,6 +42,20 @@ export function openMetaStore(url: string): MetaStore {
   throw new FsError('EINVAL', `unsupported metadata URL ${redactUrl(url)} (use sqlite://)`);
 }
 
+/** The database file of a `sqlite://` metadata URL, resolved; undefined for other databases. */
+export function sqliteFileOf(url: string): string | undefined {
+  if (!url.startsWith('sqlite://')) return undefined;
+  const file = url.slice('sqlite://'.length);
+  return file === ':memory:' ? undefined : resolve(file);
+}
+
+/** The node's disk cache alone (`davfs-bridge cache`), opened; staging is left as it is. */
+export async function openChunkCache(config: Config): Promise<DiskChunkCache> {
+  const cache = new DiskChunkCache({ dir: config.cache.dir, maxBytes: config.cache.size });
+  await cache.open();
+  return cache;
+}
+
 /** Opens every layer, checking each one; on failure closes what was opened and rethrows. */
 export async function openCore(config: Config, log: Logger): Promise<Core> {
   const opened: { close(): Promise<void> }[] = [];

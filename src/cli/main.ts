@@ -4,6 +4,9 @@ import { createRequire } from 'node:module';
 import { ConfigError } from '../config/config.js';
 import { FsError } from '../core/errors.js';
 import { registerServe } from './serve.js';
+import { registerBackup } from './backup.js';
+import { registerRestore } from './restore.js';
+import { registerCache } from './cache.js';
 import { registerGc } from './gc.js';
 import { registerFsck } from './fsck.js';
 
@@ -14,6 +17,9 @@ const program = new Command()
   .description('Serve S3-compatible object storage as a WebDAV drive')
   .version(pkg.version);
 registerServe(program);
+registerBackup(program);
+registerRestore(program);
+registerCache(program);
 registerGc(program);
 registerFsck(program);
 

@@ -2,8 +2,12 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources } from '../config/config.js';
 import { createLogger } from '../core/log.js';
-import { openCore } from '../app.js';
+import { openCore, sqliteFileOf } from '../app.js';
 import { startServer } from '../http/server.js';
+import { JobScheduler } from '../jobs/scheduler.js';
+import { SNAPSHOT, standardJobs } from '../jobs/standard-jobs.js';
+import { nodeStatus } from '../jobs/node-status.js';
+import { claimCacheDir } from './cache.js';
 
 /** Flags shared by every verb that opens the store (serve now; mount, gc, fsck later). */
 export function addStoreOptions(cmd: Command): Command {
@@ -51,15 +55,28 @@ export function registerServe(program: Command): void {
       const config = loadConfig(configSources(flags));
       const log = createLogger(config.logLevel);
       const core = await openCore(config, log);
+      const startedMs = Date.now();
+      const scheduler = new JobScheduler(standardJobs(core, config.jobs), log);
+      const releaseCache = await claimCacheDir(config.cache.dir, log);
       const options = { maxUpload: config.maxUpload, maxXmlBody: config.webdav.maxXmlBody, allowInfiniteDepth: config.webdav.propfindInfinity };
-      const server = await startServer({ vfs: core.vfs, locks: core.locks, options }, config.listen, log);
+      const status = () => nodeStatus({ cache: core.cache, chunks: core.chunks, scheduler, startedMs });
+      const server = await startServer({ vfs: core.vfs, locks: core.locks, options }, config.listen, log, status);
+      scheduler.start();
       console.log(`davfs-bridge serving ${server.url} (data: ${config.data})`);
       let stopping = false;
       const stop = async (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          // A shutdown stuck on the store (the last snapshot, write-back uploads): leave now.
+          log.warn({ signal }, 'second signal: exiting before shutdown finished');
+          process.exit(1);
+        }
         stopping = true;
         log.info({ signal }, 'stopping');
         await server.close();
+        await scheduler.stop();
+        // DESIGN.md "Durability of metadata": snapshots on a schedule and at shutdown.
+        if (config.jobs.snapshot.enabled && sqliteFileOf(config.meta) !== undefined) await scheduler.runNow(SNAPSHOT, 'shutdown');
+        await releaseCache();
         await core.close();
         process.exit(0);
       };

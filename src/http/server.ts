@@ -1,10 +1,11 @@
-// The HTTP listener: a Koa app whose only middleware (for now) is the WebDAV front.
+// The HTTP listener: a Koa app with the operator endpoints (status.ts) in front of the WebDAV front.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Logger } from '../core/log.js';
 import { davMiddleware } from '../dav/dav-middleware.js';
 import type { DavServices } from '../dav/context.js';
+import { statusMiddleware } from './status.js';
 
 export interface RunningServer {
   url: string;
@@ -12,11 +13,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(services: DavServices, listen: { host: string; port: number }, log: Logger): Promise<RunningServer> {
+/** `status` supplies the JSON of GET /.well-known/davfs-bridge/status (an empty object without it). */
+export async function startServer(
+  services: DavServices,
+  listen: { host: string; port: number },
+  log: Logger,
+  status?: () => object,
+): Promise<RunningServer> {
   const app = new Koa();
   // Koa logs every uncaught error with its stack by default; the dav middleware already handled
   // and logged what matters.
   app.silent = true;
+  app.use(statusMiddleware(status));
   app.use(davMiddleware(services, log));
   const server = createServer(app.callback());
   // Large uploads from slow clients must not be cut by Node's default 5-minute request timeout.

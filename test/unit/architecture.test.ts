@@ -20,7 +20,8 @@ const ALLOWED: Record<string, string[]> = {
   http: ['core', 'dav', 'vfs'],
   'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs', 'locks'],
   maintenance: ['core', 'store', 'chunks', 'meta'],
-  cli: ['core', 'config', 'http', 'app.ts', 'maintenance'],
+  jobs: ['core', 'store', 'chunks', 'meta', 'locks', 'maintenance'],
+  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs'],
 };
 
 /** Libraries that only one file may import (DESIGN.md: one seam per driver). */

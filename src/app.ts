@@ -56,6 +56,9 @@ export async function openChunkCache(config: Config): Promise<DiskChunkCache> {
   return cache;
 }
 
+/** How long closing the core waits for write-back uploads (config/default.yaml documents it). */
+const WRITE_BACK_FLUSH_MS = 30_000;
+
 /** Opens every layer, checking each one; on failure closes what was opened and rethrows. */
 export async function openCore(config: Config, log: Logger): Promise<Core> {
   const opened: { close(): Promise<void> }[] = [];
@@ -67,14 +70,38 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
     await meta.open();
     opened.push(meta);
     const chunking = await storeChunking(meta, config, log);
-    // Durable mode: a chunk is acknowledged only once it is in the object store, so staging needs no fsync.
-    const cache = new DiskChunkCache({ dir: config.cache.dir, maxBytes: config.cache.size, syncStaging: false });
+    const writeBack = config.writeMode === 'writeback';
+    // Write-back acknowledges a write once its chunks are staged, so staging must survive a power
+    // loss (fsync); durable mode acknowledges only once they are in the object store.
+    const cache = new DiskChunkCache({ dir: config.cache.dir, maxBytes: config.cache.size, syncStaging: writeBack });
     await cache.open();
-    // Chunks staged by a write that never committed were never acknowledged: drop them.
-    for (const hash of await cache.listStaged()) await cache.unstage(hash);
-    // Durable mode (the only one until write-back lands): the 201 waits for the PUT, so chunks go
-    // straight from memory to the store and the cache is filled behind it.
-    const chunks = new ChunkStore(objects, cache, { stageUploads: false });
+    // Durable mode: the 201 waits for the PUT, so chunks go straight from memory to the store and
+    // the cache is filled behind it. Write-back: staged, then uploaded by chunks/write-back.ts.
+    const chunks = new ChunkStore(
+      objects,
+      cache,
+      writeBack
+        ? {
+            writeBack: {
+              onRetry: (hash, err, attempt, delayMs) =>
+                log.warn({ chunk: hash, attempt, delayMs, err: (err as Error).message }, 'write-back upload failed; retrying'),
+              onLost: (hash) => log.error({ chunk: hash }, 'staged chunk unreadable or corrupt: its data is lost (fsck lists the files)'),
+            },
+          }
+        : { stageUploads: false },
+    );
+    opened.push(chunks);
+    if (cache.listStaged().length > 0) {
+      // Left by a write-back run (acknowledged data: upload it, in the background in write-back
+      // mode, before serving in durable mode) or by a write killed before its commit (never
+      // acknowledged: uploading it is harmless, GC removes the unreferenced object later).
+      // Never dropped: a node switched from writeback to durable after a crash must not lose data.
+      const replayed = await chunks.replayStaged().catch((err: unknown) => {
+        log.error({ err: (err as Error).message, staged: cache.listStaged().length }, 'could not upload staged chunks; kept for the next start');
+        return 0;
+      });
+      log.info({ chunks: replayed, mode: config.writeMode }, 'replaying staged chunks');
+    }
     const vfs = new Vfs(meta, chunks, {
       chunking,
       inlineMax: config.inlineMax,
@@ -91,6 +118,12 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
       vfs,
       locks,
       close: async () => {
+        // Write-back: give the uploads a bounded time (a service manager kills a slow stop);
+        // whatever is left stays staged and is replayed at the next start.
+        if (!(await chunks.flush(WRITE_BACK_FLUSH_MS))) {
+          log.warn({ pending: chunks.pendingUploads().length }, 'write-back uploads unfinished at shutdown; replayed at next start');
+        }
+        await chunks.close();
         await meta.close();
         await objects.close();
       },

@@ -3,6 +3,10 @@
 // Contracts the rest of the core relies on:
 // - upload() resolves only once the chunk is durable in the object store (DESIGN.md invariant 1:
 //   a committed row may then refer to it), unless the caller says the store already has it.
+//   In write-back mode (option writeBack) it resolves once the chunk is fsynced in the staging
+//   area instead, and write-back.ts uploads it later: invariant 1 then reads "durable locally
+//   before the commit, durable in the store eventually", and the chunks still to upload are
+//   exactly the staged ones (pendingUploads(), isPending()), which read() serves from staging.
 // - read() never returns bytes whose hash or size differ from what was asked for: corrupt data
 //   from the store is an FsError('EIO'), corrupt data in the cache is dropped and fetched again.
 // - Each hash has at most one upload and one download in flight in this process (single-flight);
@@ -13,6 +17,7 @@ import { FsError } from '../core/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { chunkKey, hashChunkAsync } from './chunk-hash.js';
 import type { DiskChunkCache } from './disk-cache.js';
+import { WriteBackUploader, type WriteBackOptions } from './write-back.js';
 
 export interface ChunkRef {
   hash: string;
@@ -51,6 +56,12 @@ export interface ChunkStoreOptions {
   stageUploads?: boolean;
   /** Cache writes allowed to run in the background before callers wait for them. Default 8. */
   cacheFillsInFlight?: number;
+  /**
+   * Write-back mode: upload() acknowledges a chunk once staged; a WriteBackUploader (started here,
+   * stopped by close()) uploads it. The cache must fsync staging (syncStaging: true): it holds the
+   * only copy of acknowledged data. stageUploads does not apply.
+   */
+  writeBack?: WriteBackOptions;
 }
 
 export interface ChunkStoreStats {
@@ -68,6 +79,8 @@ export interface ChunkStoreStats {
   prefetches: number;
   /** Local disk failures (staging, cache writes) that were worked around, not reported. */
   cacheErrors: number;
+  /** read() calls served from staging: written in write-back mode, not uploaded yet. */
+  stagedReads: number;
 }
 
 interface Flight {
@@ -88,6 +101,8 @@ export class ChunkStore {
   private readonly cacheFillLimit: number;
   /** Chunks being written to the cache in the background; read() serves them from memory. */
   private readonly cacheFills = new Map<string, { done: Promise<void>; data: Buffer }>();
+  /** The background uploader in write-back mode (its stats() feed the status endpoint). */
+  readonly writeBack: WriteBackUploader | undefined;
   private readonly counts: ChunkStoreStats = {
     bytesFromStore: 0,
     bytesToStore: 0,
@@ -97,6 +112,7 @@ export class ChunkStore {
     dedupedUploads: 0,
     prefetches: 0,
     cacheErrors: 0,
+    stagedReads: 0,
   };
 
   constructor(
@@ -110,6 +126,19 @@ export class ChunkStore {
     this.recentUploads = ttl > 0 ? new LRUCache<string, true>({ max: 4096, ttl }) : undefined;
     this.stageUploads = options.stageUploads ?? true;
     this.cacheFillLimit = Math.max(1, options.cacheFillsInFlight ?? 8);
+    if (options.writeBack !== undefined) {
+      const { onUploaded } = options.writeBack;
+      this.writeBack = new WriteBackUploader(objects, cache, {
+        ...options.writeBack,
+        onUploaded: (hash, bytes) => {
+          this.counts.uploads++;
+          this.counts.bytesToStore += bytes;
+          this.recentUploads?.set(hash, true);
+          onUploaded?.(hash, bytes);
+        },
+      });
+      this.writeBack.start();
+    }
   }
 
   // ---- writing ----
@@ -126,23 +155,15 @@ export class ChunkStore {
     }
     let flight = this.uploads.get(hash);
     if (flight === undefined) {
-      flight = this.putDurably(hash, data).finally(() => this.uploads.delete(hash));
+      const put = this.writeBack ? this.stageForWriteBack(this.writeBack, hash, data) : this.putDurably(hash, data);
+      flight = put.finally(() => this.uploads.delete(hash));
       this.uploads.set(hash, flight);
     }
     return flight;
   }
 
   private async putDurably(hash: string, data: Uint8Array): Promise<void> {
-    if (!this.stageUploads) {
-      await this.objects.put(chunkKey(hash), asBuffer(data)).catch((err: unknown) => {
-        throw storeError(err, `uploading chunk ${hash}`);
-      });
-      this.counts.uploads++;
-      this.counts.bytesToStore += data.length;
-      this.recentUploads?.set(hash, true);
-      await this.fillCache(hash, data);
-      return;
-    }
+    if (!this.stageUploads) return this.putFromMemory(hash, data);
     // Staging keeps the bytes on local disk, out of eviction's reach, while the PUT runs; promote()
     // then turns the staged file into the cache entry with a rename.
     const staged = await this.cache.stage(hash, data).then(
@@ -165,12 +186,46 @@ export class ChunkStore {
     else await this.cachePut(hash, data);
   }
 
+  private async putFromMemory(hash: string, data: Uint8Array): Promise<void> {
+    await this.objects.put(chunkKey(hash), asBuffer(data)).catch((err: unknown) => {
+      throw storeError(err, `uploading chunk ${hash}`);
+    });
+    this.counts.uploads++;
+    this.counts.bytesToStore += data.length;
+    this.recentUploads?.set(hash, true);
+    await this.fillCache(hash, data);
+  }
+
+  /**
+   * Write-back: acknowledged once fsynced in staging (at once if already staged: dedup). Should the
+   * local disk refuse (full, read-only), fall back to a durable PUT, which fails if the store is down.
+   */
+  private async stageForWriteBack(writeBack: WriteBackUploader, hash: string, data: Uint8Array): Promise<void> {
+    try {
+      await this.cache.stage(hash, data);
+    } catch {
+      this.counts.cacheErrors++;
+      return this.putFromMemory(hash, data);
+    }
+    writeBack.enqueue(hash, asBuffer(data));
+  }
+
   /**
    * Uploads what a previous run left in staging (chunks whose upload had not finished), for a
    * deployment that acknowledged writes once staged. Returns how many were uploaded; staged files
    * with the wrong content are dropped by readStaged().
+   *
+   * In write-back mode they are queued for the uploader instead (returns how many) and the node
+   * serves meanwhile. Staged chunks no committed row refers to (a write killed before its commit,
+   * a file deleted before its upload) are uploaded too: harmless, as GC removes an unreferenced
+   * object after its grace period, and telling them apart would need the metadata.
    */
   async replayStaged(): Promise<number> {
+    if (this.writeBack !== undefined) {
+      const staged = this.cache.listStaged();
+      for (const hash of staged) this.writeBack.enqueue(hash);
+      return staged.length;
+    }
     let uploaded = 0;
     for (const hash of this.cache.listStaged()) {
       const data = await this.cache.readStaged(hash);
@@ -199,6 +254,11 @@ export class ChunkStore {
       this.counts.cacheHits++;
       return cached;
     }
+    const pending = await this.readPending(hash, size);
+    if (pending !== undefined) {
+      this.counts.stagedReads++;
+      return pending;
+    }
     this.counts.cacheMisses++;
     const joined = this.downloads.get(hash);
     let data: Buffer;
@@ -223,7 +283,8 @@ export class ChunkStore {
    */
   prefetch(refs: readonly ChunkRef[]): void {
     for (const ref of refs) {
-      if (this.cache.has(ref.hash) || this.downloads.has(ref.hash)) continue;
+      // A staged chunk may not be in the store yet (write-back); read() serves it from staging.
+      if (this.cache.has(ref.hash) || this.downloads.has(ref.hash) || this.cache.isStaged(ref.hash)) continue;
       if (this.prefetchQueue.some((queued) => queued.hash === ref.hash)) continue;
       this.prefetchQueue.push(ref);
     }
@@ -242,6 +303,44 @@ export class ChunkStore {
 
   stats(): ChunkStoreStats {
     return { ...this.counts };
+  }
+
+  // ---- write-back ----
+
+  /**
+   * Chunks not (known to be) in the object store yet: the staged ones. Committed rows may refer to
+   * them (write-back), so invariant-1 checks (fsck, tests) count them as present and GC deletes
+   * neither their rows nor objects. Ask isPending() before the store: the other order races an upload.
+   */
+  pendingUploads(): string[] {
+    return this.cache.listStaged();
+  }
+
+  isPending(hash: string): boolean {
+    return this.cache.isStaged(hash);
+  }
+
+  /**
+   * Waits at most `timeoutMs` for every write-back upload: true when done (what is left stays
+   * staged and is replayed at the next start). Durable mode has nothing to flush.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    return this.writeBack === undefined || this.writeBack.flush(timeoutMs);
+  }
+
+  /** Stops the write-back uploader (PUTs in flight are abandoned; their chunks stay staged). */
+  async close(): Promise<void> {
+    await this.writeBack?.stop();
+  }
+
+  /**
+   * A write-back chunk not uploaded yet, from the uploader's memory or (hash-checked) staging.
+   * Undefined when not staged, e.g. promoted meanwhile: read() then finds it in the store.
+   */
+  private async readPending(hash: string, size: number): Promise<Buffer | undefined> {
+    if (this.writeBack === undefined || !this.cache.isStaged(hash)) return undefined;
+    const data = this.writeBack.peek(hash) ?? (await this.cache.readStaged(hash));
+    return data?.length === size ? data : undefined;
   }
 
   private pumpPrefetch(): void {

@@ -24,6 +24,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_CHUNKING_MAX: 'chunking.max',
   DAVFS_INLINE_MAX: 'inline_max',
   DAVFS_UPLOAD_CONCURRENCY: 'upload_concurrency',
+  DAVFS_WRITE_MODE: 'write_mode',
   DAVFS_READ_AHEAD: 'read_ahead',
   DAVFS_MAX_UPLOAD: 'max_upload',
   DAVFS_WEBDAV_PROPFIND_INFINITY: 'webdav.propfind_infinity',
@@ -92,6 +93,7 @@ const RawConfig = z.strictObject({
   chunking: z.strictObject({ min: size, avg: size, max: size }),
   inline_max: size,
   upload_concurrency: count(1, 64),
+  write_mode: z.enum(['durable', 'writeback']),
   read_ahead: count(0, 16),
   max_upload: size,
   webdav: z.strictObject({
@@ -119,6 +121,12 @@ export interface Config {
   chunking: { minSize: number; avgSize: number; maxSize: number };
   inlineMax: number;
   uploadConcurrency: number;
+  /**
+   * When a write is acknowledged: `durable` once its chunks are in the object store, `writeback`
+   * once they are fsynced in the cache's staging area (uploaded in the background, replayed after
+   * a restart; chunks/write-back.ts).
+   */
+  writeMode: 'durable' | 'writeback';
   readAhead: number;
   maxUpload: number;
   webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
@@ -188,6 +196,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     chunking: { minSize: c.chunking.min, avgSize: c.chunking.avg, maxSize: c.chunking.max },
     inlineMax: c.inline_max,
     uploadConcurrency: c.upload_concurrency,
+    writeMode: c.write_mode,
     readAhead: c.read_ahead,
     maxUpload: c.max_upload,
     webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },

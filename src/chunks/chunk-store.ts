@@ -48,6 +48,11 @@ export interface ChunkStoreOptions {
    */
   recentUploadTtlMs?: number;
   /**
+   * Bytes of recently read chunks kept in memory in front of the disk cache (default 64 MiB; 0
+   * disables). Reading 1 MiB from the disk cache costs ~0.7 ms here; from memory, nothing.
+   */
+  memoryCacheBytes?: number;
+  /**
    * Write each chunk to the local staging area before its PUT (default true). Needed when a write
    * is acknowledged before the upload (write-back: staging is what a restart replays). In durable
    * mode the acknowledgement waits for the PUT anyway, so the staging copy only costs a disk write
@@ -98,6 +103,7 @@ export class ChunkStore {
   private readonly prefetchQueue: ChunkRef[] = [];
   private readonly prefetchActive = new Set<Promise<void>>();
   private readonly stageUploads: boolean;
+  private readonly memory: LRUCache<string, Buffer> | undefined;
   private readonly cacheFillLimit: number;
   /** Chunks being written to the cache in the background; read() serves them from memory. */
   private readonly cacheFills = new Map<string, { done: Promise<void>; data: Buffer }>();
@@ -125,6 +131,8 @@ export class ChunkStore {
     const ttl = options.recentUploadTtlMs ?? 60_000;
     this.recentUploads = ttl > 0 ? new LRUCache<string, true>({ max: 4096, ttl }) : undefined;
     this.stageUploads = options.stageUploads ?? true;
+    const memoryBytes = options.memoryCacheBytes ?? 64 * 1024 * 1024;
+    this.memory = memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
     this.cacheFillLimit = Math.max(1, options.cacheFillsInFlight ?? 8);
     if (options.writeBack !== undefined) {
       const { onUploaded } = options.writeBack;
@@ -248,10 +256,15 @@ export class ChunkStore {
    * when the store lacks the chunk or returns bytes of the wrong size or hash.
    */
   async read(hash: string, size: number): Promise<Buffer> {
-    const filling = this.cacheFills.get(hash)?.data;
-    const cached = filling?.length === size ? filling : await this.cache.get(hash, size);
+    const inMemory = this.memory?.get(hash) ?? this.cacheFills.get(hash)?.data;
+    if (inMemory?.length === size) {
+      this.counts.cacheHits++;
+      return inMemory;
+    }
+    const cached = await this.cache.get(hash, size);
     if (cached !== undefined) {
       this.counts.cacheHits++;
+      this.memory?.set(hash, cached);
       return cached;
     }
     const pending = await this.readPending(hash, size);
@@ -273,7 +286,17 @@ export class ChunkStore {
       // inside download() is against the first caller's size).
       throw new FsError('EIO', `chunk ${hash} is ${data.length} bytes, metadata says ${size}`);
     }
+    this.memory?.set(hash, data);
     return data;
+  }
+
+  /**
+   * Bytes [start, end) of a chunk. The whole chunk is read (from the store it must be, to verify
+   * its hash) and kept in the memory cache, so the next slices of it — FUSE reads 128 KiB at a
+   * time, players seek around the same spot — cost no disk read.
+   */
+  async readRange(hash: string, size: number, start: number, end: number): Promise<Buffer> {
+    return (await this.read(hash, size)).subarray(start, end);
   }
 
   /**

@@ -3,16 +3,12 @@
 import { FsError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
 
-/** Characters left as they are in a path segment: unreserved plus a few sub-delims clients expect. */
-const SAFE = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
-
+/**
+ * Percent-encodes one path segment: encodeURIComponent, then the sub-delims and ":" / "@" that
+ * RFC 3986 §3.3 allows in a segment are put back, as Apache and most clients write them.
+ */
 export function encodeSegment(name: string): string {
-  let out = '';
-  for (const ch of name) {
-    if (SAFE.test(ch)) out += ch;
-    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
-  }
-  return out;
+  return encodeURIComponent(name).replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** href of a share path; folders end in `/` (RFC 4918 §5.2 recommends it; clients compare them). */

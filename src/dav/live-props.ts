@@ -32,8 +32,8 @@ export interface LiveContext {
   /** Locks covering the resource, for lockdiscovery. */
   locks: Lock[];
   hrefOf: (path: string, isDir: boolean) => string;
-  /** Bytes in use (RFC 4331), computed once per request when asked. */
-  usedBytes: () => Promise<number>;
+  /** Bytes in use (RFC 4331), fetched once per request and only when a quota property is asked for. */
+  usedBytes: number | undefined;
 }
 
 const SUPPORTED_LOCK =
@@ -41,7 +41,7 @@ const SUPPORTED_LOCK =
   '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
 
 /** Inner XML of live property `name`, or undefined when the resource has no such property. */
-export async function liveValue(name: string, c: LiveContext): Promise<string | undefined> {
+export function liveValue(name: string, c: LiveContext): string | undefined {
   const s = c.stat;
   const file = s.kind === 'file';
   switch (name) {
@@ -64,7 +64,7 @@ export async function liveValue(name: string, c: LiveContext): Promise<string | 
     case 'supportedlock':
       return SUPPORTED_LOCK;
     case 'quota-used-bytes':
-      return String(await c.usedBytes());
+      return c.usedBytes === undefined ? undefined : String(c.usedBytes);
     case 'quota-available-bytes':
       // No quota configured and an object store has no fixed size. RFC 4331 §3 would let the
       // property be absent, but Finder and Windows then show a full or sizeless drive and some

@@ -151,6 +151,8 @@ export interface MetaStore {
   setAttributes(id: number, attrs: { mtimeMs?: number; mode?: number | null; uid?: number | null; gid?: number | null }): Promise<NodeRow>;
 
   getProps(id: number): Promise<DeadProp[]>;
+  /** Dead properties of many nodes in one query (PROPFIND over a large folder). */
+  getPropsMany(ids: number[]): Promise<Map<number, DeadProp[]>>;
   /** Applies every operation or none (RFC 4918 §9.2: PROPPATCH is atomic). */
   patchProps(id: number, ops: PropPatch[]): Promise<void>;
 

@@ -297,6 +297,24 @@ export class SqlMetaStore implements MetaStore {
     return this.db.all<DeadProp>('SELECT ns, name, value FROM props WHERE node_id = ? ORDER BY ns, name', [id]);
   }
 
+  async getPropsMany(ids: number[]): Promise<Map<number, DeadProp[]>> {
+    const out = new Map<number, DeadProp[]>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = await this.db.all<DeadProp & { node_id: number }>(
+        `SELECT node_id, ns, name, value FROM props WHERE node_id IN (${part.map(() => '?').join(',')}) ORDER BY node_id, ns, name`,
+        part,
+      );
+      for (const r of rows) {
+        const id = Number(r.node_id);
+        const list = out.get(id) ?? [];
+        list.push({ ns: r.ns, name: r.name, value: r.value });
+        out.set(id, list);
+      }
+    }
+    return out;
+  }
+
   patchProps(id: number, ops: PropPatch[]): Promise<void> {
     return this.db.transaction(async (tx) => {
       if (!(await nodeById(tx, id))) throw new FsError('ENOENT', 'no such file or folder');

@@ -14,19 +14,20 @@ export interface ContentReaderDeps {
 /** Yields bytes [range.start, range.end] of the content; an empty range yields nothing. */
 export async function* readContentRange(deps: ContentReaderDeps, contentId: number, range: ByteRange): AsyncGenerator<Buffer> {
   if (range.end < range.start) return;
-  const body = await deps.meta.readContent(contentId);
-  if (body.inline) {
-    yield body.inline.subarray(range.start, range.end + 1);
+  // The chunk index answers a range read of a large file without loading its whole chunk list;
+  // only a content with no chunks (inline bytes) needs its row.
+  const extents = await deps.meta.chunksInRange(contentId, range.start, range.end);
+  if (extents.length === 0) {
+    const body = await deps.meta.readContent(contentId);
+    if (body.inline) yield body.inline.subarray(range.start, range.end + 1);
     return;
   }
-  const extents = await deps.meta.chunksInRange(contentId, range.start, range.end);
   for (let i = 0; i < extents.length; i++) {
     const e = extents[i]!;
     if (deps.readAhead > 0) deps.chunks.prefetch(extents.slice(i + 1, i + 1 + deps.readAhead).map(toRef));
-    const data = await deps.chunks.read(e.hash, e.length);
     const from = Math.max(range.start - e.offset, 0);
     const to = Math.min(range.end - e.offset + 1, e.length);
-    yield from === 0 && to === e.length ? data : data.subarray(from, to);
+    yield from === 0 && to === e.length ? await deps.chunks.read(e.hash, e.length) : await deps.chunks.readRange(e.hash, e.length, from, to);
   }
 }
 

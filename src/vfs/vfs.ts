@@ -171,9 +171,9 @@ export class Vfs {
     return this.meta.getProps((await this.resolve(normalizePath(path))).id);
   }
 
-  /** Dead properties of a node already resolved (PROPFIND walks: no second path lookup). */
-  propsById(id: number): Promise<DeadProp[]> {
-    return this.meta.getProps(id);
+  /** Dead properties of nodes already resolved, by id (PROPFIND walks: one query per page). */
+  propsOf(stats: Stat[]): Promise<Map<number, DeadProp[]>> {
+    return this.meta.getPropsMany(stats.map((st) => st.id));
   }
 
   usedBytes(): Promise<number> {

@@ -27,7 +27,7 @@ export interface TestCore {
 }
 
 export async function makeTestCore(
-  opts: { objects?: ObjectStore; chunking?: ChunkingParams; inlineMax?: number; cacheBytes?: number; dir?: string; metaFile?: string } = {},
+  opts: { objects?: ObjectStore; chunking?: ChunkingParams; inlineMax?: number; cacheBytes?: number; memoryCacheBytes?: number; dir?: string; metaFile?: string } = {},
 ): Promise<TestCore> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'davfs-core-'));
   const objects = opts.objects ?? new MemoryObjectStore();
@@ -36,7 +36,8 @@ export async function makeTestCore(
   await meta.open();
   const cache = new DiskChunkCache({ dir: join(dir, 'cache'), maxBytes: opts.cacheBytes ?? 64 * 1024 * 1024 });
   await cache.open();
-  const chunks = new ChunkStore(objects, cache, { stageUploads: false });
+  // No memory cache by default: tests with a tiny disk cache must really go back to the store.
+  const chunks = new ChunkStore(objects, cache, { stageUploads: false, memoryCacheBytes: opts.memoryCacheBytes ?? 0 });
   const vfs = new Vfs(meta, chunks, {
     chunking: opts.chunking ?? SMALL_CHUNKING,
     inlineMax: opts.inlineMax ?? 1024,

@@ -233,6 +233,24 @@ describe('ChunkStore.read', () => {
     assert.equal(s.bytesFromStore, a.data.length);
   });
 
+  it('serves repeated reads and slices from the memory cache, bounded by its size', async () => {
+    const { cache, objects, chunks } = await setup({ memoryCacheBytes: 1 << 20 });
+    const a = chunk();
+    storeDirectly(objects, a);
+    await chunks.read(a.hash, a.data.length);
+    await chunks.idle();
+    await cache.delete(a.hash);
+    assert.deepEqual(await chunks.readRange(a.hash, a.data.length, 10, 20), a.data.subarray(10, 20));
+    assert.equal(objects.gets, 1, 'served from memory, not fetched again');
+    const big = chunk(2 << 20);
+    storeDirectly(objects, big);
+    await chunks.read(big.hash, big.data.length);
+    await chunks.idle();
+    await cache.delete(big.hash);
+    await chunks.read(big.hash, big.data.length);
+    assert.equal(objects.gets, 3, 'a chunk larger than the memory cache is not kept in it');
+  });
+
   it('shares one GET among 10 concurrent readers of a chunk', async () => {
     const { objects, chunks } = await setup();
     const a = chunk();

@@ -1,9 +1,8 @@
-// PROPFIND (RFC 4918 §9.1): streams one <D:response> per resource, so a folder of a million
-// entries never sits in memory; live properties are computed, dead ones read from the store.
+// PROPFIND (RFC 4918 §9.1): streams the multistatus page by page, so a folder of a million
+// entries never sits in memory; live properties are computed, dead ones read one query per page.
 import { Readable } from 'node:stream';
-import type { DeadProp } from '../../vfs/types.js';
-import type { Lock } from '../../locks/lock-manager.js';
-import type { Stat } from '../../vfs/types.js';
+import { lockCovers, type Lock } from '../../locks/lock-manager.js';
+import type { DeadProp, Stat } from '../../vfs/types.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../dav-error.js';
 import { parseDepth } from '../depth.js';
@@ -15,6 +14,15 @@ import { DAV_NS, type XmlName } from '../xml/xml-name.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, emptyPropElement, escapeXmlText, propElement } from '../xml/write-xml.js';
 
 const LIVE_NAMES = new Set<string>([...ALLPROP_LIVE, ...NAMED_ONLY_LIVE]);
+/** Resources per page: one dead-property query and one write per page. */
+const PAGE = 500;
+
+interface Walk {
+  req: DavRequest;
+  request: PropfindRequest;
+  locks: Lock[];
+  usedBytes: number | undefined;
+}
 
 export async function handlePropfind(req: DavRequest): Promise<void> {
   const { ctx, vfs, path } = req;
@@ -24,43 +32,59 @@ export async function handlePropfind(req: DavRequest): Promise<void> {
   }
   const request = parsePropfind(await readXmlBody(req));
   const root = await vfs.stat(path);
-  // Locks are read once for the whole subtree, then matched per resource in memory.
-  const locks = await req.locks.discoverTree(path);
-  let used: Promise<number> | undefined;
-  const usedBytes = () => (used ??= vfs.usedBytes());
+  const asksQuota = request.kind === 'prop' && request.props.some((n) => n.ns === DAV_NS && n.local === 'quota-used-bytes');
+  const w: Walk = {
+    req,
+    request,
+    // Locks are read once for the whole subtree, then matched per resource in memory.
+    locks: await req.locks.discoverTree(path),
+    usedBytes: asksQuota ? await vfs.usedBytes() : undefined,
+  };
 
   ctx.status = 207;
   ctx.type = 'application/xml; charset=utf-8';
   ctx.body = Readable.from(
     (async function* () {
-      yield MULTISTATUS_OPEN;
-      yield await response(req, root, request, locks, usedBytes);
-      if (root.kind === 'dir' && depth !== 0) yield* walk(req, root, depth === 1 ? 1 : Infinity, request, locks, usedBytes);
+      yield MULTISTATUS_OPEN + (await page(w, [root]));
+      if (root.kind === 'dir' && depth !== 0) yield* walk(w, root, depth === 1 ? 1 : Infinity);
       yield MULTISTATUS_CLOSE;
     })(),
   );
 }
 
-async function* walk(req: DavRequest, dir: Stat, levels: number, request: PropfindRequest, locks: Lock[], usedBytes: () => Promise<number>): AsyncGenerator<string> {
-  for await (const child of req.vfs.list(dir.path)) {
-    yield await response(req, child, request, locks, usedBytes);
-    if (child.kind === 'dir' && levels > 1) yield* walk(req, child, levels - 1, request, locks, usedBytes);
+async function* walk(w: Walk, dir: Stat, levels: number): AsyncGenerator<string> {
+  let batch: Stat[] = [];
+  const subdirs: Stat[] = [];
+  for await (const child of w.req.vfs.list(dir.path)) {
+    batch.push(child);
+    if (child.kind === 'dir' && levels > 1) subdirs.push(child);
+    if (batch.length === PAGE) {
+      yield await page(w, batch);
+      batch = [];
+    }
   }
+  if (batch.length) yield await page(w, batch);
+  for (const sub of subdirs) yield* walk(w, sub, levels - 1);
 }
 
-async function response(req: DavRequest, stat: Stat, request: PropfindRequest, allLocks: Lock[], usedBytes: () => Promise<number>): Promise<string> {
-  const ctx: LiveContext = { stat, locks: allLocks.filter((l) => covers(l, stat.path)), hrefOf, usedBytes };
-  const dead = await req.vfs.propsById(stat.id);
+async function page(w: Walk, stats: Stat[]): Promise<string> {
+  const props = await w.req.vfs.propsOf(stats);
+  return stats.map((s) => response(w, s, props.get(s.id) ?? [])).join('');
+}
+
+function response(w: Walk, stat: Stat, dead: DeadProp[]): string {
+  const { request } = w;
+  const ctx: LiveContext = { stat, locks: w.locks.filter((l) => lockCovers(l, stat.path)), hrefOf, usedBytes: w.usedBytes };
   const found: string[] = [];
   const missing: string[] = [];
   if (request.kind === 'propname') {
-    for (const n of ALLPROP_LIVE) if ((await liveValue(n, ctx)) !== undefined) found.push(emptyPropElement({ ns: DAV_NS, local: n }));
+    for (const n of ALLPROP_LIVE) if (liveValue(n, ctx) !== undefined) found.push(emptyPropElement({ ns: DAV_NS, local: n }));
     for (const p of dead) found.push(emptyPropElement({ ns: p.ns, local: p.name }));
   } else {
     const names: XmlName[] =
       request.kind === 'prop' ? request.props : [...ALLPROP_LIVE.map((local) => ({ ns: DAV_NS, local })), ...request.include.filter((n) => !isAllpropLive(n))];
     for (const name of names) {
-      const value = await valueOf(name, ctx, dead);
+      const value = valueOf(name, ctx, dead);
       if (value !== undefined) found.push(value);
       else if (request.kind === 'prop' || request.include.some((n) => n.ns === name.ns && n.local === name.local)) missing.push(emptyPropElement(name));
     }
@@ -73,9 +97,9 @@ async function response(req: DavRequest, stat: Stat, request: PropfindRequest, a
 }
 
 /** The full element for `name`: live value if the server defines one, else the dead property. */
-async function valueOf(name: XmlName, ctx: LiveContext, dead: DeadProp[]): Promise<string | undefined> {
+function valueOf(name: XmlName, ctx: LiveContext, dead: DeadProp[]): string | undefined {
   if (name.ns === DAV_NS && LIVE_NAMES.has(name.local)) {
-    const live = await liveValue(name.local, ctx);
+    const live = liveValue(name.local, ctx);
     if (live !== undefined) return propElement(name, live);
   }
   return dead.find((p) => p.ns === name.ns && p.name === name.local)?.value;
@@ -83,10 +107,4 @@ async function valueOf(name: XmlName, ctx: LiveContext, dead: DeadProp[]): Promi
 
 function isAllpropLive(n: XmlName): boolean {
   return n.ns === DAV_NS && (ALLPROP_LIVE as readonly string[]).includes(n.local);
-}
-
-/** A lock covers a path at its root, and below it when its depth is infinity. */
-export function covers(lock: Lock, path: string): boolean {
-  if (lock.root === path) return true;
-  return lock.depth === 'infinity' && (lock.root === '/' || path.startsWith(lock.root + '/'));
 }

@@ -304,13 +304,16 @@ export class DiskChunkCache {
    */
   async readStaged(hash: string): Promise<Buffer | undefined> {
     if (!this.staged.has(hash)) return undefined;
-    let data: Buffer | undefined;
+    let data: Buffer;
     try {
       data = await readFile(this.stagingPath(hash));
-    } catch {
-      data = undefined;
+    } catch (err) {
+      // Only a file that is gone is forgotten: a transient error (EMFILE, EIO) must not drop a
+      // staged chunk that may not be in the object store yet (write-back).
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') await this.unstage(hash);
+      return undefined;
     }
-    if (data === undefined || (await hashChunkAsync(data)) !== hash) {
+    if ((await hashChunkAsync(data)) !== hash) {
       await this.unstage(hash);
       return undefined;
     }

@@ -1,5 +1,6 @@
 // `davfs-bridge serve`: load the configuration, open the core, serve WebDAV until a signal.
 import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
 import { loadConfig, type ConfigSources } from '../config/config.js';
 import { createLogger } from '../core/log.js';
 import { openCore, sqliteFileOf } from '../app.js';
@@ -54,10 +55,12 @@ export function registerServe(program: Command): void {
     .action(async (flags: StoreFlags) => {
       const config = loadConfig(configSources(flags));
       const log = createLogger(config.logLevel);
+      // Claim the cache folder before opening the core, whose start replays the staging area.
+      await mkdir(config.cache.dir, { recursive: true });
+      const releaseCache = await claimCacheDir(config.cache.dir, log);
       const core = await openCore(config, log);
       const startedMs = Date.now();
       const scheduler = new JobScheduler(standardJobs(core, config.jobs), log);
-      const releaseCache = await claimCacheDir(config.cache.dir, log);
       const options = { maxUpload: config.maxUpload, maxXmlBody: config.webdav.maxXmlBody, allowInfiniteDepth: config.webdav.propfindInfinity };
       const status = () => nodeStatus({ cache: core.cache, chunks: core.chunks, scheduler, startedMs });
       const server = await startServer({ vfs: core.vfs, locks: core.locks, options }, config.listen, log, status);
@@ -76,8 +79,9 @@ export function registerServe(program: Command): void {
         await scheduler.stop();
         // DESIGN.md "Durability of metadata": snapshots on a schedule and at shutdown.
         if (config.jobs.snapshot.enabled && sqliteFileOf(config.meta) !== undefined) await scheduler.runNow(SNAPSHOT, 'shutdown');
-        await releaseCache();
+        // Closing the core flushes write-back uploads into the cache: release the claim after it.
         await core.close();
+        await releaseCache();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop('SIGINT'));

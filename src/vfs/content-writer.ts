@@ -3,7 +3,8 @@
 import { FsError } from '../core/errors.js';
 import { chunkStream, type ChunkingParams } from '../chunks/fastcdc.js';
 import { hashChunkAsync } from '../chunks/chunk-hash.js';
-import { UploadQueue, type ChunkStore } from '../chunks/chunk-store.js';
+import type { ChunkStore } from '../chunks/chunk-store.js';
+import { UploadQueue } from '../chunks/upload-queue.js';
 import type { MetaStore, NewContent } from '../meta/meta-store.js';
 import { chunkListEtag, inlineEtag } from './etag.js';
 import type { ByteSource } from './types.js';

@@ -69,7 +69,10 @@ describe('status endpoint', () => {
       // The first GET fetched every chunk once; read-ahead racing the reader may fetch one twice.
       assert.ok(s.chunks.bytesFromStore >= 200_000 && s.chunks.bytesFromStore < 300_000, `${s.chunks.bytesFromStore} from the store`);
       assert.ok(s.cache.bytes === 200_000 && s.cache.entries > 1, JSON.stringify(s.cache));
-      assert.ok(s.cache.hitRatio !== null && s.cache.hitRatio > 0.4 && s.cache.hitRatio < 0.7, `one read of two from the cache: ${s.cache.hitRatio}`);
+      // The second GET is all hits. In the first, the reader's first chunk is always a miss, while
+      // read-ahead may have cached some later ones before the reader asks (a hit): so the ratio is
+      // above one half and below one, and where in between depends on timing.
+      assert.ok(s.cache.hitRatio !== null && s.cache.hitRatio > 0.4 && s.cache.hitRatio < 1, `one read of two from the cache: ${s.cache.hitRatio}`);
       const purge = s.jobs.find((j) => j.name === 'cache-purge')!;
       assert.deepEqual([purge.runs, purge.outcome], [1, 'ok']);
       assert.deepEqual(purge.lastResult, { purged: false, bytes: 200_000, highWater: Math.floor(0.9 * 1024 * 1024) });

@@ -58,6 +58,8 @@ type FileOp<T> = () => Promise<T>;
 export class DiskChunkCache {
   readonly dir: string;
   readonly maxBytes: number;
+  /** Bytes promised by makeRoom() to writes not yet in the index. */
+  private reserved = 0;
   private readonly verifyHash: boolean;
   private readonly syncStaging: boolean;
   private readonly chunksDir: string;
@@ -205,9 +207,13 @@ export class DiskChunkCache {
     return this.serial(hash, async () => {
       if (this.index.get(hash) !== undefined) return; // already cached: the get() refreshed it
       if (data.length > this.maxBytes) return;
-      await this.makeRoom(data.length);
-      const tmp = await this.writeTemp(hash, data, false);
-      await this.install(hash, data.length, tmp);
+      const release = await this.makeRoom(data.length);
+      try {
+        const tmp = await this.writeTemp(hash, data, false);
+        await this.install(hash, data.length, tmp);
+      } finally {
+        release();
+      }
     });
   }
 
@@ -288,8 +294,12 @@ export class DiskChunkCache {
         await unlinkQuiet(this.stagingPath(hash));
         return;
       }
-      await this.makeRoom(size);
-      await this.install(hash, size, this.stagingPath(hash));
+      const release = await this.makeRoom(size);
+      try {
+        await this.install(hash, size, this.stagingPath(hash));
+      } finally {
+        release();
+      }
     });
   }
 
@@ -380,11 +390,28 @@ export class DiskChunkCache {
     await this.settleDisposed(); // concurrent installs may have filled the room made for this one
   }
 
-  /** Evicts least recently used chunks until `size` more bytes fit under the limit. */
-  private async makeRoom(size: number): Promise<void> {
+  /**
+   * Evicts least recently used chunks until `size` more bytes fit under the limit, counting the
+   * room already promised to other writes in flight, and promises this room until `release()`:
+   * concurrent puts (read-ahead, background fills) then cannot all fit into the same free space,
+   * so the files on disk stay within the limit, not only the index.
+   */
+  private async makeRoom(size: number): Promise<() => void> {
     const needed = Math.max(1, size);
-    while (this.index.size > 0 && this.index.calculatedSize + needed > this.maxBytes) this.index.pop();
-    await this.settleDisposed();
+    while (this.index.size > 0 && this.index.calculatedSize + this.reserved + needed > this.maxBytes) this.index.pop();
+    this.reserved += needed;
+    let released = false;
+    const release = () => {
+      if (!released) this.reserved -= needed;
+      released = true;
+    };
+    try {
+      await this.settleDisposed();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
   }
 
   private dropCorrupt(hash: string, size: number): void {

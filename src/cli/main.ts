@@ -9,6 +9,7 @@ import { registerRestore } from './restore.js';
 import { registerCache } from './cache.js';
 import { registerGc } from './gc.js';
 import { registerFsck } from './fsck.js';
+import { registerLocks } from './locks.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -22,6 +23,7 @@ registerRestore(program);
 registerCache(program);
 registerGc(program);
 registerFsck(program);
+registerLocks(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`davfs-bridge: ${err.message}`);

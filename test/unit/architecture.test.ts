@@ -21,7 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs', 'locks'],
   maintenance: ['core', 'store', 'chunks', 'meta'],
   jobs: ['core', 'store', 'chunks', 'meta', 'locks', 'maintenance'],
-  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs'],
+  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs', 'locks'],
 };
 
 /** Libraries that only one file may import (DESIGN.md: one seam per driver). */

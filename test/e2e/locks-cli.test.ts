@@ -11,9 +11,13 @@ describe('locks CLI', () => {
   it('lists a lock taken over WebDAV and sweeps it once expired', async () => {
     const data = mkdtempSync(join(tmpdir(), 'davfs-locks-cli-'));
     const server = await startServe(['--data', data]);
+    // Long enough to outlive the server stop and one CLI start on a loaded machine, short enough
+    // to wait out before the sweep.
+    const timeoutMs = 6000;
+    const lockedAt = Date.now();
     const res = await fetch(new URL('/l.txt', server.url), {
       method: 'LOCK',
-      headers: { Timeout: 'Second-1' },
+      headers: { Timeout: `Second-${timeoutMs / 1000}` },
       body: '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
     });
     assert.equal(res.status, 201);
@@ -25,7 +29,7 @@ describe('locks CLI', () => {
     assert.ok(listed.stdout.includes(token), listed.stdout);
     assert.match(listed.stdout, /locks: 1 held/);
 
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, Math.max(0, lockedAt + timeoutMs + 200 - Date.now())));
     const swept = await runCli(['locks', 'sweep', '--data', data]);
     assert.equal(swept.code, 0, swept.stderr);
     assert.match(swept.stdout, /locks: 1 expired lock\(s\) removed/);

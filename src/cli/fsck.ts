@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { formatSize } from '../config/size.js';
-import { runFsck, type FsckReport } from '../maintenance/fsck.js';
+import { runFsck, stagedHashes, type FsckReport } from '../maintenance/fsck.js';
 import { graceFrom } from './gc.js';
 import { jobProgress } from './job-progress.js';
 import { openStores } from './open-stores.js';
@@ -37,6 +37,7 @@ export function registerFsck(program: Command): void {
       const graceMs = graceFrom(flags.grace, config.jobs.gc.graceMs, repair);
       const stores = await openStores(config);
       const progress = jobProgress();
+      const staged = await stagedHashes(config.cache.dir);
       let report: FsckReport;
       try {
         report = await runFsck({
@@ -46,6 +47,7 @@ export function registerFsck(program: Command): void {
           repair,
           graceMs,
           now: Date.now,
+          isPending: (hash) => staged.has(hash),
           onProgress: (p) => progress.update(PHASES[p.phase], p.done, p.total),
         });
       } finally {
@@ -58,9 +60,10 @@ export function registerFsck(program: Command): void {
       for (const line of report.repairs) console.log(`repaired: ${line}`);
       for (const line of report.unrepaired) console.log(`problem: ${line}`);
       if (report.damaged.some((d) => d.problem === 'missing')) {
-        console.log('note: a chunk still waiting in the staging area of a node in write-back mode also shows as missing until it is uploaded');
+        console.log('note: a chunk still waiting in the staging area of another node in write-back mode also shows as missing until it is uploaded');
       }
       console.log(fsckSummary(report, deep));
       if (report.unrepaired.length > 0) process.exitCode = 1;
     });
 }
+

@@ -1,10 +1,12 @@
 // The store checker: metadata invariants (schema.ts I2–I5), every chunk row against its object
 // (present, right size, and with `deep` the right hash), orphan objects; with `repair`, fixes what
 // can be fixed from the metadata alone and names the files whose data is lost.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { FsError } from '../core/errors.js';
-import { HASH_ALGORITHM, chunkKey, hashChunk } from '../chunks/chunk-hash.js';
+import { HASH_ALGORITHM, chunkKey, hashChunk, isChunkHash } from '../chunks/chunk-hash.js';
 import { deleteOrphans, orphanBatches, type ChunkObject } from './chunk-objects.js';
 import { GC_LEASE, GC_LEASE_TTL_MS, leaseHolder } from './gc.js';
 
@@ -33,6 +35,11 @@ export interface FsckOptions {
   now: () => number;
   /** Lease holder for the repair (default: a fresh leaseHolder()). */
   holder?: string;
+  /**
+   * Chunks waiting in this node's write-back staging area: referenced but not uploaded yet, which
+   * is expected (the write was acknowledged from staging), so not reported missing.
+   */
+  isPending?: (hash: string) => boolean;
   onProgress?: (p: FsckProgress) => void;
 }
 
@@ -181,7 +188,10 @@ async function checkChunks(opts: FsckOptions, report: FsckReport): Promise<void>
 async function checkChunk(opts: FsckOptions, report: FsckReport, c: { hash: string; size: number }): Promise<Omit<DamagedChunk, 'hash' | 'files'> | undefined> {
   const key = chunkKey(c.hash);
   const info = await opts.objects.head(key);
-  if (info === undefined) return { problem: 'missing', detail: 'is missing from the object store' };
+  if (info === undefined) {
+    if (opts.isPending?.(c.hash)) return undefined;
+    return { problem: 'missing', detail: 'is missing from the object store' };
+  }
   if (info.size !== c.size) return { problem: 'size', detail: `is ${info.size} bytes in the object store, ${c.size} in the metadata` };
   if (!opts.deep) return undefined;
   let data: Buffer;
@@ -231,4 +241,16 @@ async function checkOrphans(opts: FsckOptions, report: FsckReport, lease: Repair
   if (deleted > 0) report.repairs.push(`deleted ${deleted} orphan objects older than the grace period (${deletedBytes} bytes)`);
   const left = report.orphanCount - deleted - kept;
   if (left > 0) report.unrepaired.push(`${left} orphan objects older than the grace period (fsck --repair or gc deletes them)`);
+}
+
+/**
+ * Hashes in this node's write-back staging area (<cache>/staging/), read without opening the
+ * cache (which would clear the temp folder of a server running beside us).
+ */
+export async function stagedHashes(cacheDir: string): Promise<Set<string>> {
+  try {
+    return new Set((await readdir(join(cacheDir, 'staging'))).filter(isChunkHash));
+  } catch {
+    return new Set();
+  }
 }

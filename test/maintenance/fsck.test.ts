@@ -41,6 +41,22 @@ async function leaveOrphans(core: TestCore, seed: number): Promise<void> {
 }
 
 describe('fsck', () => {
+  it('does not report a chunk still waiting in write-back staging as missing', async () => {
+    const core = await makeTestCore();
+    try {
+      await core.vfs.write('/w', bytesOf(pseudoRandomBytes(100_000, 9)));
+      const [hash] = await chunksOf(core, '/w');
+      await core.objects.delete([chunkKey(hash!)]);
+      const pending = await runFsck(fsckOptions(core, { isPending: (h) => h === hash }));
+      assert.deepEqual(pending.damaged, []);
+      assert.deepEqual(pending.unrepaired, []);
+      const elsewhere = await runFsck(fsckOptions(core));
+      assert.deepEqual(elsewhere.damaged.map((d) => [d.hash, d.problem, d.files]), [[hash, 'missing', ['/w']]]);
+    } finally {
+      await core.close();
+    }
+  });
+
   it('finds nothing wrong with a healthy store', async () => {
     const core = await makeTestCore();
     try {

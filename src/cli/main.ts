@@ -10,6 +10,8 @@ import { registerCache } from './cache.js';
 import { registerGc } from './gc.js';
 import { registerFsck } from './fsck.js';
 import { registerLocks } from './locks.js';
+import { registerUser } from './user.js';
+import { registerToken } from './token.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -24,6 +26,8 @@ registerCache(program);
 registerGc(program);
 registerFsck(program);
 registerLocks(program);
+registerUser(program);
+registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`davfs-bridge: ${err.message}`);

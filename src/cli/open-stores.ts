@@ -27,3 +27,13 @@ export async function openStores(config: Config): Promise<Stores> {
     },
   };
 }
+
+/** Opens the stores of `config`, runs `fn` on the metadata store, and closes them whatever happens. */
+export async function withMetaStore<T>(config: Config, fn: (meta: Core['meta']) => Promise<T>): Promise<T> {
+  const stores = await openStores(config);
+  try {
+    return await fn(stores.meta);
+  } finally {
+    await stores.close();
+  }
+}

@@ -1,6 +1,7 @@
 // The metadata contract: the tree, file contents as chunk lists, dead properties, chunk
-// refcounts and WebDAV lock rows. SqlMetaStore implements it for SQLite (and PostgreSQL through
-// the same SQL); test/contract/meta-store.contract.ts runs against every implementation.
+// refcounts, WebDAV lock rows, job leases, users and bearer tokens. SqlMetaStore implements it for
+// SQLite (and PostgreSQL through the same SQL); test/contract/meta-store.contract.ts runs against
+// every implementation.
 
 export type NodeKind = 'file' | 'dir';
 
@@ -108,6 +109,41 @@ export interface RefcountRepair {
   chunksFixed: number;
   /** Chunks whose zero_since_ms disagreed with their refcount. */
   zeroSinceFixed: number;
+}
+
+/** A user as stored (schema.ts, table `users`); only a hash of the password, never the password. */
+export interface UserRow {
+  id: number;
+  /** The login name (unique, case-sensitive; auth/user-name.ts says what is allowed). */
+  name: string;
+  /** `scrypt$N$r$p$saltB64$hashB64` (auth/password.ts). */
+  passwordHash: string;
+  /** The user's root, a normalised path (core/paths.ts). */
+  home: string;
+  /** Limit on logical bytes under the home (null: none). */
+  quotaBytes: number | null;
+  readOnly: boolean;
+  createdMs: number;
+}
+
+export type NewUser = Omit<UserRow, 'id'>;
+
+/** What MetaStore.updateUser may change; an absent field is left as it is. */
+export interface UserChanges {
+  home?: string;
+  quotaBytes?: number | null;
+  readOnly?: boolean;
+}
+
+/** A bearer token as stored (schema.ts, table `tokens`): its hash, never the token itself. */
+export interface TokenRow {
+  id: number;
+  userName: string;
+  /** Hex SHA-256 of the token (auth/password.ts hashToken). */
+  tokenHash: string;
+  label: string | null;
+  createdMs: number;
+  lastUsedMs: number | null;
 }
 
 export interface MetaStore {
@@ -228,4 +264,29 @@ export interface MetaStore {
    * zero_since_ms = nowMs (fsck --repair).
    */
   repairRefcounts(nowMs: number): Promise<RefcountRepair>;
+
+  // Users and bearer tokens (DESIGN.md "Auth and tenancy"). The SQL is in user-rows.ts; hashing
+  // is the caller's job (auth/password.ts): these methods only ever see hashes.
+
+  /** Adds a user; EEXIST when the name is taken. */
+  createUser(user: NewUser): Promise<UserRow>;
+  getUser(name: string): Promise<UserRow | undefined>;
+  /** Every user, in name order. */
+  listUsers(): Promise<UserRow[]>;
+  /** Replaces a user's password hash; ENOENT when there is no such user. */
+  setPassword(name: string, passwordHash: string): Promise<void>;
+  /** Changes a user's home, quota or read-only flag; ENOENT when there is no such user. */
+  updateUser(name: string, changes: UserChanges): Promise<UserRow>;
+  /** Deletes a user and all their tokens in one transaction; ENOENT when there is no such user. */
+  deleteUser(name: string): Promise<void>;
+  /** Stores a token's hash for a user; ENOENT when there is no such user, EEXIST for a known hash. */
+  createToken(userName: string, tokenHash: string, label: string | null, nowMs: number): Promise<TokenRow>;
+  /** A user's tokens, oldest first; ENOENT when there is no such user. */
+  listTokens(userName: string): Promise<TokenRow[]>;
+  /** The user a token (given by its hash) acts as; undefined for an unknown or revoked token. */
+  userByTokenHash(tokenHash: string): Promise<UserRow | undefined>;
+  /** Records a token's use at nowMs; false for an unknown token. */
+  touchToken(tokenHash: string, nowMs: number): Promise<boolean>;
+  /** Deletes one of `userName`'s tokens; false when that user has no token with this hash. */
+  revokeToken(userName: string, tokenHash: string): Promise<boolean>;
 }

@@ -161,6 +161,52 @@ export const MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 3,
+    description: 'users and access tokens',
+    statements: [
+      // users: who may log in (DESIGN.md "Auth and tenancy"), managed by `davfs-bridge user …`.
+      // No secret is stored, only its slow hash (auth/password.ts).
+      //  name           the login name, unique and case-sensitive; 1–64 of [A-Za-z0-9._-], not
+      //                 starting with '.' (auth/user-name.ts checks it before any insert)
+      //  password_hash  `scrypt$N$r$p$saltB64$hashB64`: the parameters travel with the hash, so
+      //                 they can be raised later without invalidating stored passwords
+      //  home           the user's root in the tree, a normalised path (core/paths.ts); it need
+      //                 not exist yet
+      //  quota_bytes    limit on the logical bytes under the home (NULL = no limit; RFC 4331)
+      //  read_only      1: every write method is refused (403); 0: read-write
+      //  created_ms     when the user was added
+      `CREATE TABLE users (
+         id            {{id}},
+         name          VARCHAR(255) UNIQUE NOT NULL,
+         password_hash TEXT NOT NULL,
+         home          VARCHAR(4096) NOT NULL,
+         quota_bytes   {{bigint}} NULL,
+         read_only     INTEGER NOT NULL,
+         created_ms    {{bigint}} NOT NULL
+       )`,
+
+      // tokens: bearer tokens for scripts, each acting as its user. Only the SHA-256 of the token
+      // is stored; a token is 32 random bytes, so (unlike a password) it cannot be guessed and a
+      // fast hash is enough, which lets a request find its row by an indexed equality lookup.
+      // Deleting a user deletes their tokens in the same transaction.
+      //  user_id       the user it acts as
+      //  token_hash    hex SHA-256 of the whole token string; its first 12 characters are the
+      //                token's public id (shown by `token list`, accepted by `token revoke`)
+      //  label         what the token is for, free text (NULL = none)
+      //  created_ms    when it was created
+      //  last_used_ms  last successful use (NULL = never); written at most occasionally
+      `CREATE TABLE tokens (
+         id           {{id}},
+         user_id      {{bigint}} NOT NULL REFERENCES users (id),
+         token_hash   VARCHAR(128) UNIQUE NOT NULL,
+         label        VARCHAR(255),
+         created_ms   {{bigint}} NOT NULL,
+         last_used_ms {{bigint}}
+       )`,
+      `CREATE INDEX tokens_user ON tokens (user_id)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -8,6 +8,7 @@ import { checkConsistency } from './consistency.js';
 import * as lockRows from './lock-rows.js';
 import * as leaseRows from './lease-rows.js';
 import * as gcRows from './gc-rows.js';
+import * as userRows from './user-rows.js';
 import {
   ROOT_ID,
   type ChunkExtent,
@@ -17,10 +18,14 @@ import {
   type LockRow,
   type MetaStore,
   type NewContent,
+  type NewUser,
   type NodeRow,
   type PropPatch,
   type RefcountRepair,
+  type TokenRow,
   type UnreferencedChunk,
+  type UserChanges,
+  type UserRow,
 } from './meta-store.js';
 
 interface NodeRecord {
@@ -424,6 +429,52 @@ export class SqlMetaStore implements MetaStore {
 
   repairRefcounts(nowMs: number): Promise<RefcountRepair> {
     return this.db.transaction((tx) => gcRows.repairRefcounts(tx, nowMs));
+  }
+
+  // ---- Users and tokens: the SQL is in user-rows.ts; these only delegate. ----
+
+  createUser(user: NewUser): Promise<UserRow> {
+    return this.db.transaction((tx) => userRows.createUser(tx, user));
+  }
+
+  getUser(name: string): Promise<UserRow | undefined> {
+    return userRows.getUser(this.db, name);
+  }
+
+  listUsers(): Promise<UserRow[]> {
+    return userRows.listUsers(this.db);
+  }
+
+  setPassword(name: string, passwordHash: string): Promise<void> {
+    return userRows.setPassword(this.db, name, passwordHash);
+  }
+
+  updateUser(name: string, changes: UserChanges): Promise<UserRow> {
+    return this.db.transaction((tx) => userRows.updateUser(tx, name, changes));
+  }
+
+  deleteUser(name: string): Promise<void> {
+    return this.db.transaction((tx) => userRows.deleteUser(tx, name));
+  }
+
+  createToken(userName: string, tokenHash: string, label: string | null, nowMs: number): Promise<TokenRow> {
+    return this.db.transaction((tx) => userRows.createToken(tx, userName, tokenHash, label, nowMs));
+  }
+
+  listTokens(userName: string): Promise<TokenRow[]> {
+    return this.db.transaction((tx) => userRows.listTokens(tx, userName));
+  }
+
+  userByTokenHash(tokenHash: string): Promise<UserRow | undefined> {
+    return userRows.userByTokenHash(this.db, tokenHash);
+  }
+
+  touchToken(tokenHash: string, nowMs: number): Promise<boolean> {
+    return userRows.touchToken(this.db, tokenHash, nowMs);
+  }
+
+  revokeToken(userName: string, tokenHash: string): Promise<boolean> {
+    return userRows.revokeToken(this.db, userName, tokenHash);
   }
 }
 

@@ -2,7 +2,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { FsError } from '../../src/core/errors.js';
-import { ROOT_ID, type LockRow, type MetaStore, type NewContent } from '../../src/meta/meta-store.js';
+import { ROOT_ID, type LockRow, type MetaStore, type NewContent, type NewUser } from '../../src/meta/meta-store.js';
 
 const chunked = (hashes: [string, number][], etag = hashes.map((h) => h[0]).join('+')): NewContent => ({
   size: hashes.reduce((n, h) => n + h[1], 0),
@@ -188,6 +188,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
     describe('locks', () => lockRowsContract(() => m));
     describe('job leases', () => leaseContract(() => m));
     describe('garbage collection rows', () => gcRowsContract(() => m));
+    describe('users and tokens', () => userRowsContract(() => m));
   });
 }
 
@@ -426,5 +427,129 @@ function gcRowsContract(store: () => MetaStore): void {
     await m.commitFile({ parentId: ROOT_ID, name: 'f', content: chunked([['r2', 1]]), mtimeMs: 2 });
     await m.copy(f.node.id, ROOT_ID, 'g', false, false);
     assert.deepEqual(await m.repairRefcounts(5), { contentsFixed: 0, contentsDropped: 0, chunksFixed: 0, zeroSinceFixed: 0 });
+  });
+}
+
+/** A user with defaults: home /home/NAME, no quota, read-write, created at 1000. */
+const newUser = (name: string, o: Partial<NewUser> = {}): NewUser => ({
+  name,
+  passwordHash: `scrypt$hash-of-${name}`,
+  home: `/home/${name}`,
+  quotaBytes: null,
+  readOnly: false,
+  createdMs: 1000,
+  ...o,
+});
+
+/** Users and bearer tokens (schema.ts users, tokens): unique names, only hashes, tokens die with their user. */
+function userRowsContract(store: () => MetaStore): void {
+  it('creates, reads back and lists users in name order', async () => {
+    const m = store();
+    const bob = await m.createUser(newUser('bob', { quotaBytes: 5 * 2 ** 40, readOnly: true }));
+    assert.deepEqual({ ...bob, id: 0 }, {
+      id: 0,
+      name: 'bob',
+      passwordHash: 'scrypt$hash-of-bob',
+      home: '/home/bob',
+      quotaBytes: 5 * 2 ** 40, // beyond 32 bits: a bigint column
+      readOnly: true,
+      createdMs: 1000,
+    });
+    await m.createUser(newUser('alice'));
+    assert.deepEqual(await m.getUser('bob'), bob);
+    assert.equal(await m.getUser('carol'), undefined);
+    assert.deepEqual((await m.listUsers()).map((u) => [u.name, u.quotaBytes, u.readOnly]), [
+      ['alice', null, false],
+      ['bob', 5 * 2 ** 40, true],
+    ]);
+  });
+
+  it('refuses a taken name with EEXIST, leaving the first user as it was', async () => {
+    const m = store();
+    await m.createUser(newUser('alice'));
+    await rejectsCode(m.createUser(newUser('alice', { home: '/other' })), 'EEXIST');
+    assert.equal((await m.getUser('alice'))?.home, '/home/alice');
+    assert.equal((await m.listUsers()).length, 1);
+    // Names are case-sensitive.
+    await m.createUser(newUser('Alice'));
+    assert.equal((await m.listUsers()).length, 2);
+  });
+
+  it('changes passwords and settings, ENOENT for a missing user', async () => {
+    const m = store();
+    await m.createUser(newUser('alice', { quotaBytes: 100 }));
+    await m.setPassword('alice', 'scrypt$new');
+    assert.equal((await m.getUser('alice'))?.passwordHash, 'scrypt$new');
+    await rejectsCode(m.setPassword('nobody', 'x'), 'ENOENT');
+
+    let u = await m.updateUser('alice', { readOnly: true });
+    assert.deepEqual([u.home, u.quotaBytes, u.readOnly], ['/home/alice', 100, true]);
+    u = await m.updateUser('alice', { home: '/shared/alice', quotaBytes: null });
+    assert.deepEqual([u.home, u.quotaBytes, u.readOnly], ['/shared/alice', null, true]);
+    u = await m.updateUser('alice', {});
+    assert.deepEqual(await m.getUser('alice'), u);
+    assert.equal(u.passwordHash, 'scrypt$new');
+    await rejectsCode(m.updateUser('nobody', { readOnly: true }), 'ENOENT');
+  });
+
+  it('stores tokens by hash and finds their user', async () => {
+    const m = store();
+    await m.createUser(newUser('alice'));
+    await m.createUser(newUser('bob'));
+    const t = await m.createToken('alice', 'h-a1', 'backup script', 2000);
+    assert.deepEqual({ ...t, id: 0 }, { id: 0, userName: 'alice', tokenHash: 'h-a1', label: 'backup script', createdMs: 2000, lastUsedMs: null });
+    await m.createToken('alice', 'h-a2', null, 3000);
+    await m.createToken('bob', 'h-b1', null, 2500);
+    assert.equal((await m.userByTokenHash('h-a2'))?.name, 'alice');
+    assert.equal((await m.userByTokenHash('h-b1'))?.name, 'bob');
+    assert.equal(await m.userByTokenHash('h-unknown'), undefined);
+    assert.deepEqual((await m.listTokens('alice')).map((x) => [x.tokenHash, x.label]), [
+      ['h-a1', 'backup script'],
+      ['h-a2', null],
+    ]);
+    await rejectsCode(m.createToken('nobody', 'h-x', null, 1), 'ENOENT');
+    await rejectsCode(m.createToken('bob', 'h-a1', null, 1), 'EEXIST');
+    await rejectsCode(m.listTokens('nobody'), 'ENOENT');
+  });
+
+  it('records when a token was last used', async () => {
+    const m = store();
+    await m.createUser(newUser('alice'));
+    await m.createToken('alice', 'h1', null, 1);
+    assert.equal(await m.touchToken('h1', 5000), true);
+    assert.equal(await m.touchToken('h-unknown', 5000), false);
+    assert.equal((await m.listTokens('alice'))[0]?.lastUsedMs, 5000);
+  });
+
+  it("revokes a token only for its own user", async () => {
+    const m = store();
+    await m.createUser(newUser('alice'));
+    await m.createUser(newUser('bob'));
+    await m.createToken('alice', 'h1', null, 1);
+    await m.createToken('alice', 'h2', null, 2);
+    assert.equal(await m.revokeToken('bob', 'h1'), false);
+    assert.equal((await m.userByTokenHash('h1'))?.name, 'alice');
+    assert.equal(await m.revokeToken('alice', 'h1'), true);
+    assert.equal(await m.revokeToken('alice', 'h1'), false);
+    assert.equal(await m.userByTokenHash('h1'), undefined);
+    assert.deepEqual((await m.listTokens('alice')).map((x) => x.tokenHash), ['h2']);
+  });
+
+  it('deletes a user with their tokens; the name can be reused and old tokens stay dead', async () => {
+    const m = store();
+    await m.createUser(newUser('alice'));
+    await m.createUser(newUser('bob'));
+    await m.createToken('alice', 'h1', null, 1);
+    await m.createToken('bob', 'h2', null, 1);
+    await m.deleteUser('alice');
+    assert.equal(await m.getUser('alice'), undefined);
+    assert.equal(await m.userByTokenHash('h1'), undefined);
+    assert.equal((await m.userByTokenHash('h2'))?.name, 'bob');
+    await rejectsCode(m.deleteUser('alice'), 'ENOENT');
+    await m.createUser(newUser('alice'));
+    assert.equal(await m.userByTokenHash('h1'), undefined);
+    assert.deepEqual(await m.listTokens('alice'), []);
+    // The hash is free again once its user is gone.
+    await m.createToken('alice', 'h1', null, 2);
   });
 }

@@ -40,15 +40,25 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
   });
 }
 
-/** Runs the CLI to completion; resolves with its exit code and output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the CLI to completion; resolves with its exit code and output. `stdin`, when given, is its whole standard input. */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { stdin?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    // A CLI that fails before reading its stdin closes the pipe: that is its answer, not an error here.
+    if (options.stdin !== undefined) child.stdin!.on('error', () => undefined).end(options.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': it comes after the output pipes are drained, so no last line is lost.
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

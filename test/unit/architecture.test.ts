@@ -16,12 +16,13 @@ const ALLOWED: Record<string, string[]> = {
   meta: ['core'],
   vfs: ['core', 'chunks', 'meta', 'store'],
   locks: ['core', 'meta'],
+  auth: ['core'],
   dav: ['core', 'vfs', 'locks'],
   http: ['core', 'dav', 'vfs'],
   'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs', 'locks'],
   maintenance: ['core', 'store', 'chunks', 'meta'],
   jobs: ['core', 'store', 'chunks', 'meta', 'locks', 'maintenance'],
-  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs', 'locks'],
+  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs', 'locks', 'auth', 'meta'],
 };
 
 /** Libraries that only one file may import (DESIGN.md: one seam per driver). */

@@ -12,5 +12,3 @@ export class DavError extends Error {
     this.name = 'DavError';
   }
 }
-
-export const preconditionFailed = (why: string) => new DavError(412, why);

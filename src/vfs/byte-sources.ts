@@ -25,7 +25,3 @@ export async function* zeros(length: number): AsyncGenerator<Uint8Array> {
 export async function* concat(...sources: ByteSource[]): AsyncGenerator<Uint8Array> {
   for (const s of sources) yield* s;
 }
-
-export async function* once(data: Uint8Array): AsyncGenerator<Uint8Array> {
-  if (data.length > 0) yield data;
-}

@@ -31,13 +31,6 @@ export async function* readContentRange(deps: ContentReaderDeps, contentId: numb
   }
 }
 
-/** Reads bytes [start, end) of a content into memory (small spans only: partial updates). */
-export async function readSpan(deps: ContentReaderDeps, contentId: number, start: number, end: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of readContentRange(deps, contentId, { start, end: end - 1 })) parts.push(b);
-  return Buffer.concat(parts);
-}
-
 function toRef(e: ChunkExtent): { hash: string; size: number } {
   return { hash: e.hash, size: e.length };
 }

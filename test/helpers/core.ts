@@ -27,17 +27,35 @@ export interface TestCore {
 }
 
 export async function makeTestCore(
-  opts: { objects?: ObjectStore; chunking?: ChunkingParams; inlineMax?: number; cacheBytes?: number; memoryCacheBytes?: number; dir?: string; metaFile?: string } = {},
+  opts: {
+    objects?: ObjectStore;
+    chunking?: ChunkingParams;
+    inlineMax?: number;
+    cacheBytes?: number;
+    memoryCacheBytes?: number;
+    dir?: string;
+    /** Cache folder under `dir` (a new name gives a reopened core an empty cache). */
+    cacheDir?: string;
+    metaFile?: string;
+    /** Write-back mode: staged (fsynced) chunks, uploaded in the background, replayed at open. */
+    writeBack?: boolean;
+  } = {},
 ): Promise<TestCore> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'davfs-core-'));
   const objects = opts.objects ?? new MemoryObjectStore();
   await objects.open();
   const meta = new SqlMetaStore(new SqliteDriver(opts.metaFile ?? join(dir, 'meta.db')));
   await meta.open();
-  const cache = new DiskChunkCache({ dir: join(dir, 'cache'), maxBytes: opts.cacheBytes ?? 64 * 1024 * 1024 });
+  const cache = new DiskChunkCache({ dir: join(dir, opts.cacheDir ?? 'cache'), maxBytes: opts.cacheBytes ?? 64 * 1024 * 1024, syncStaging: opts.writeBack ?? false });
   await cache.open();
   // No memory cache by default: tests with a tiny disk cache must really go back to the store.
-  const chunks = new ChunkStore(objects, cache, { stageUploads: false, memoryCacheBytes: opts.memoryCacheBytes ?? 0 });
+  const memoryCacheBytes = opts.memoryCacheBytes ?? 0;
+  const chunks = new ChunkStore(
+    objects,
+    cache,
+    opts.writeBack ? { writeBack: { retryBaseMs: 2, retryMaxMs: 20 }, memoryCacheBytes } : { stageUploads: false, memoryCacheBytes },
+  );
+  if (opts.writeBack) await chunks.replayStaged();
   const vfs = new Vfs(meta, chunks, {
     chunking: opts.chunking ?? SMALL_CHUNKING,
     inlineMax: opts.inlineMax ?? 1024,
@@ -52,6 +70,8 @@ export async function makeTestCore(
     chunks,
     dir,
     close: async () => {
+      await chunks.close();
+      await cache.close();
       await meta.close();
       await objects.close();
     },
@@ -72,6 +92,18 @@ export async function storeProblems(core: { meta: MetaStore; objects: ObjectStor
     else if (info.size !== c.size) problems.push(`chunk ${c.hash} is ${info.size} bytes in the store, ${c.size} in metadata`);
   }
   return problems;
+}
+
+/**
+ * Body for the crash-test child processes: `size` pseudo-random bytes in 1 MiB pieces, printing
+ * `progress N` after each so the parent can kill the writer at a chosen point.
+ */
+export async function* progressBody(size: number, seed: number): AsyncGenerator<Buffer> {
+  const piece = 1 << 20;
+  for (let sent = 0; sent < size; sent += piece) {
+    yield pseudoRandomBytes(Math.min(piece, size - sent), seed + sent);
+    process.stdout.write(`progress ${sent + piece}\n`);
+  }
 }
 
 /** Deterministic pseudo-random bytes (never zeros: dedup would hide bugs). */

@@ -4,21 +4,13 @@
 import { openCore } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/core/log.js';
-import { pseudoRandomBytes } from './core.js';
+import { progressBody } from './core.js';
 
 const [dir, path, sizeText, seedText] = process.argv.slice(2);
 const size = Number(sizeText);
 const config = loadConfig({ env: {}, flags: { data: dir } });
 const core = await openCore(config, createLogger('warn'));
 
-async function* body(): AsyncGenerator<Buffer> {
-  const piece = 1 << 20;
-  for (let sent = 0; sent < size; sent += piece) {
-    yield pseudoRandomBytes(Math.min(piece, size - sent), Number(seedText) + sent);
-    process.stdout.write(`progress ${sent + piece}\n`);
-  }
-}
-
-await core.vfs.write(path!, body());
+await core.vfs.write(path!, progressBody(size, Number(seedText)));
 process.stdout.write('committed\n');
 await core.close();

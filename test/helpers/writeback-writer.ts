@@ -6,7 +6,7 @@
 import { openCore } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/core/log.js';
-import { pseudoRandomBytes } from './core.js';
+import { progressBody } from './core.js';
 
 const [dir, path, sizeText, seedText] = process.argv.slice(2);
 const size = Number(sizeText);
@@ -15,15 +15,7 @@ const core = await openCore(config, createLogger('warn'));
 // The ChunkStore and its uploader share this instance, so from here on every upload hangs.
 core.objects.put = () => new Promise<void>(() => undefined);
 
-async function* body(): AsyncGenerator<Buffer> {
-  const piece = 1 << 20;
-  for (let sent = 0; sent < size; sent += piece) {
-    yield pseudoRandomBytes(Math.min(piece, size - sent), Number(seedText) + sent);
-    process.stdout.write(`progress ${sent + piece}\n`);
-  }
-}
-
-await core.vfs.write(path!, body());
+await core.vfs.write(path!, progressBody(size, Number(seedText)));
 process.stdout.write(`committed ${core.chunks.pendingUploads().length}\n`);
 // Hung PUTs and unref'd backoff timers do not keep a process alive: this does, until the kill.
 setInterval(() => undefined, 60_000);

@@ -10,54 +10,21 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openCore, type Core } from '../../src/app.js';
 import { chunkKey, hashChunk } from '../../src/chunks/chunk-hash.js';
-import { ChunkStore } from '../../src/chunks/chunk-store.js';
 import { DiskChunkCache } from '../../src/chunks/disk-cache.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/core/log.js';
-import type { MetaStore } from '../../src/meta/meta-store.js';
-import { SqlMetaStore } from '../../src/meta/sql-meta-store.js';
-import { SqliteDriver } from '../../src/meta/sqlite-driver.js';
 import { LocalObjectStore } from '../../src/store/local-store.js';
 import { Vfs } from '../../src/vfs/vfs.js';
-import { bytesOf, makeTestCore, pseudoRandomBytes, readAll, SMALL_CHUNKING, storeProblems } from '../helpers/core.js';
+import { bytesOf, makeTestCore, pseudoRandomBytes, readAll, storeProblems, type TestCore } from '../helpers/core.js';
 import { FlakyStore, gate, waitFor } from '../helpers/flaky-store.js';
 
 const WRITER = new URL('../helpers/writeback-writer.ts', import.meta.url).pathname;
 
-interface WriteBackCore {
-  vfs: Vfs;
-  meta: MetaStore;
-  objects: FlakyStore;
-  cache: DiskChunkCache;
-  chunks: ChunkStore;
-  dir: string;
-  close(): Promise<void>;
-}
+type WriteBackCore = TestCore & { objects: FlakyStore };
 
 /** A core in write-back mode over `objects`; `cacheDir` lets a test reopen with an empty cache. */
 async function makeWriteBackCore(objects: FlakyStore, opts: { dir?: string; cacheDir?: string; cacheBytes?: number } = {}): Promise<WriteBackCore> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'davfs-write-back-'));
-  await objects.open();
-  const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')));
-  await meta.open();
-  const cache = new DiskChunkCache({ dir: join(dir, opts.cacheDir ?? 'cache'), maxBytes: opts.cacheBytes ?? 64 << 20, syncStaging: true });
-  await cache.open();
-  const chunks = new ChunkStore(objects, cache, { writeBack: { retryBaseMs: 2, retryMaxMs: 20 } });
-  await chunks.replayStaged();
-  const vfs = new Vfs(meta, chunks, { chunking: SMALL_CHUNKING, inlineMax: 1024, uploadConcurrency: 4, readAhead: 2 });
-  return {
-    vfs,
-    meta,
-    objects,
-    cache,
-    chunks,
-    dir,
-    close: async () => {
-      await chunks.close();
-      await cache.close();
-      await meta.close();
-    },
-  };
+  return { ...(await makeTestCore({ ...opts, objects, writeBack: true })), objects };
 }
 
 async function readFile(vfs: Vfs, path: string): Promise<Buffer> {

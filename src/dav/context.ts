@@ -1,7 +1,7 @@
 // What every method handler receives: the Koa context, the core services and the decoded path.
 import type { Context } from 'koa';
 import type { LockManager } from '../locks/lock-manager.js';
-import type { Vfs } from '../vfs/vfs.js';
+import type { FileSystem } from '../vfs/file-system.js';
 
 export interface DavOptions {
   /** Largest PUT body accepted (413 above). */
@@ -13,7 +13,7 @@ export interface DavOptions {
 }
 
 export interface DavServices {
-  vfs: Vfs;
+  vfs: FileSystem;
   locks: LockManager;
   options: DavOptions;
 }

@@ -1,11 +1,11 @@
 // A plain HTML listing of a collection for browsers (GET on a folder), streamed entry by entry.
 import type { Stat } from '../vfs/types.js';
-import type { Vfs } from '../vfs/vfs.js';
+import type { FileSystem } from '../vfs/file-system.js';
 import { hrefOf } from './href.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export async function* renderListing(vfs: Vfs, dir: Stat): AsyncGenerator<string> {
+export async function* renderListing(vfs: FileSystem, dir: Stat): AsyncGenerator<string> {
   const title = escapeHtml(dir.path);
   yield `<!doctype html>\n<html><head><meta charset="utf-8"><title>${title}</title></head><body>\n<h1>Index of ${title}</h1>\n<table>\n`;
   yield `<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n`;

@@ -2,6 +2,7 @@
 // never stored. Values are inner XML; names are in the DAV: namespace.
 import mime from 'mime-types';
 import type { Stat } from '../vfs/types.js';
+import type { Usage } from '../vfs/file-system.js';
 import type { Lock } from '../locks/lock-manager.js';
 import { activeLockXml } from './lock-xml.js';
 
@@ -32,8 +33,8 @@ export interface LiveContext {
   /** Locks covering the resource, for lockdiscovery. */
   locks: Lock[];
   hrefOf: (path: string, isDir: boolean) => string;
-  /** Bytes in use (RFC 4331), fetched once per request and only when a quota property is asked for. */
-  usedBytes: number | undefined;
+  /** Space used and left (RFC 4331), fetched once per request and only when a quota property is asked for. */
+  usage: Usage | undefined;
 }
 
 const SUPPORTED_LOCK =
@@ -64,13 +65,13 @@ export function liveValue(name: string, c: LiveContext): string | undefined {
     case 'supportedlock':
       return SUPPORTED_LOCK;
     case 'quota-used-bytes':
-      return c.usedBytes === undefined ? undefined : String(c.usedBytes);
+      return c.usage === undefined ? undefined : String(c.usage.usedBytes);
     case 'quota-available-bytes':
-      // No quota configured and an object store has no fixed size. RFC 4331 §3 would let the
-      // property be absent, but Finder and Windows then show a full or sizeless drive and some
-      // clients (the `webdav` npm client) ignore quota-used-bytes alone: report 1 PiB free until
-      // per-user quotas give a real figure.
-      return String(NO_QUOTA_AVAILABLE_BYTES);
+      // Without a quota an object store has no fixed size. RFC 4331 §3 would let the property be
+      // absent, but Finder and Windows then show a full or sizeless drive and some clients (the
+      // `webdav` npm client) ignore quota-used-bytes alone: report 1 PiB free.
+      if (c.usage === undefined) return undefined;
+      return String(c.usage.availableBytes ?? NO_QUOTA_AVAILABLE_BYTES);
     default:
       return undefined;
   }

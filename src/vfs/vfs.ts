@@ -8,6 +8,7 @@ import { ROOT_ID, type DeadProp, type MetaStore, type NewContent, type NodeRow, 
 import { readContentRange, type ContentReaderDeps } from './content-reader.js';
 import { writeContent, type ContentWriterDeps } from './content-writer.js';
 import { rewriteRange, truncateContent } from './partial-update.js';
+import type { FileSystem, SetAttributes, Usage } from './file-system.js';
 import type { ByteRange, ByteSource, Stat, WriteOptions, WriteResult } from './types.js';
 
 export interface VfsOptions {
@@ -19,7 +20,7 @@ export interface VfsOptions {
   listPageSize?: number;
 }
 
-export class Vfs {
+export class Vfs implements FileSystem {
   private readonly writer: ContentWriterDeps;
   private readonly reader: ContentReaderDeps;
   private readonly pageSize: number;
@@ -162,7 +163,7 @@ export class Vfs {
     return { stat: toStat(dst, copied), replaced: existing !== undefined };
   }
 
-  async setAttributes(path: string, attrs: { mtimeMs?: number; mode?: number | null; uid?: number | null; gid?: number | null }): Promise<Stat> {
+  async setAttributes(path: string, attrs: SetAttributes): Promise<Stat> {
     const p = normalizePath(path);
     return toStat(p, await this.meta.setAttributes((await this.resolve(p)).id, attrs));
   }
@@ -176,8 +177,10 @@ export class Vfs {
     return this.meta.getPropsMany(stats.map((st) => st.id));
   }
 
-  usedBytes(): Promise<number> {
-    return this.meta.usedBytes();
+  /** The whole store's logical bytes; no quota applies to the tree as a whole. */
+  async usage(path: string): Promise<Usage> {
+    await this.resolve(normalizePath(path));
+    return { usedBytes: await this.meta.usedBytes(), availableBytes: null };
   }
 
   /** All operations or none (RFC 4918 §9.2). */

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Stat } from '../../vfs/types.js';
-import type { Vfs } from '../../vfs/vfs.js';
+import type { FileSystem } from '../../vfs/file-system.js';
 import { checkConditionals } from '../conditional.js';
 import type { DavRequest } from '../context.js';
 import { renderListing } from '../html-listing.js';
@@ -62,7 +62,7 @@ export async function handleGet(req: DavRequest): Promise<void> {
   if (ctx.method !== 'HEAD') ctx.body = Readable.from(multipart(vfs, stat, parts, tail));
 }
 
-async function* multipart(vfs: Vfs, stat: Stat, parts: { r: { start: number; end: number }; head: string }[], tail: string): AsyncGenerator<Buffer> {
+async function* multipart(vfs: FileSystem, stat: Stat, parts: { r: { start: number; end: number }; head: string }[], tail: string): AsyncGenerator<Buffer> {
   for (const p of parts) {
     yield Buffer.from(p.head);
     yield* (await vfs.read(stat.path, p.r)).body;

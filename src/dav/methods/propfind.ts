@@ -2,6 +2,7 @@
 // entries never sits in memory; live properties are computed, dead ones read one query per page.
 import { Readable } from 'node:stream';
 import { lockCovers, type Lock } from '../../locks/lock-manager.js';
+import type { Usage } from '../../vfs/file-system.js';
 import type { DeadProp, Stat } from '../../vfs/types.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../dav-error.js';
@@ -21,7 +22,7 @@ interface Walk {
   req: DavRequest;
   request: PropfindRequest;
   locks: Lock[];
-  usedBytes: number | undefined;
+  usage: Usage | undefined;
 }
 
 export async function handlePropfind(req: DavRequest): Promise<void> {
@@ -32,13 +33,15 @@ export async function handlePropfind(req: DavRequest): Promise<void> {
   }
   const request = parsePropfind(await readXmlBody(req));
   const root = await vfs.stat(path);
-  const asksQuota = request.kind === 'prop' && request.props.some((n) => n.ns === DAV_NS && n.local === 'quota-used-bytes');
+  // RFC 4331: one figure per request, for the tree the request's root lives in (a user's home or a
+  // shared folder), fetched only when asked for.
+  const asksQuota = request.kind === 'prop' && request.props.some((n) => n.ns === DAV_NS && n.local.startsWith('quota-'));
   const w: Walk = {
     req,
     request,
     // Locks are read once for the whole subtree, then matched per resource in memory.
     locks: await req.locks.discoverTree(path),
-    usedBytes: asksQuota ? await vfs.usedBytes() : undefined,
+    usage: asksQuota ? await vfs.usage(path) : undefined,
   };
 
   ctx.status = 207;
@@ -74,7 +77,7 @@ async function page(w: Walk, stats: Stat[]): Promise<string> {
 
 function response(w: Walk, stat: Stat, dead: DeadProp[]): string {
   const { request } = w;
-  const ctx: LiveContext = { stat, locks: w.locks.filter((l) => lockCovers(l, stat.path)), hrefOf, usedBytes: w.usedBytes };
+  const ctx: LiveContext = { stat, locks: w.locks.filter((l) => lockCovers(l, stat.path)), hrefOf, usage: w.usage };
   const found: string[] = [];
   const missing: string[] = [];
   if (request.kind === 'propname') {

@@ -16,19 +16,23 @@ const ALLOWED: Record<string, string[]> = {
   meta: ['core'],
   vfs: ['core', 'chunks', 'meta', 'store'],
   locks: ['core', 'meta'],
-  auth: ['core'],
+  auth: ['core', 'meta'],
+  tenancy: ['core', 'vfs', 'locks'],
   dav: ['core', 'vfs', 'locks'],
-  http: ['core', 'dav', 'vfs'],
+  fuse: ['core', 'vfs'],
+  remote: ['core', 'vfs'],
+  http: ['core', 'dav', 'vfs', 'locks', 'auth', 'tenancy'],
   'app.ts': ['core', 'config', 'store', 'chunks', 'meta', 'vfs', 'locks'],
   maintenance: ['core', 'store', 'chunks', 'meta'],
   jobs: ['core', 'store', 'chunks', 'meta', 'locks', 'maintenance'],
-  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs', 'locks', 'auth', 'meta'],
+  cli: ['core', 'config', 'http', 'app.ts', 'maintenance', 'jobs', 'locks', 'auth', 'meta', 'vfs', 'tenancy', 'fuse', 'remote'],
 };
 
 /** Libraries that only one file may import (DESIGN.md: one seam per driver). */
 const SOLE_IMPORTER: Record<string, string> = {
   '@aws-sdk/client-s3': 'store/s3-store.ts',
   'better-sqlite3': 'meta/sqlite-driver.ts',
+  'fuse-native': 'fuse/fuse-binding.ts',
 };
 
 function files(dir: string): string[] {

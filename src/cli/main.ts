@@ -12,6 +12,7 @@ import { registerFsck } from './fsck.js';
 import { registerLocks } from './locks.js';
 import { registerUser } from './user.js';
 import { registerToken } from './token.js';
+import { registerMount } from './mount.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -28,6 +29,7 @@ registerFsck(program);
 registerLocks(program);
 registerUser(program);
 registerToken(program);
+registerMount(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`davfs-bridge: ${err.message}`);

@@ -65,7 +65,7 @@ export function kernelOptionString(o: KernelOptions): string {
     'negative_timeout=0',
     // The kernel enforces the mode, uid and gid we store (chmod means something).
     'default_permissions',
-    `fsname=${o.fsname}`,
+    `fsname=${o.fsname.replace(/[,\s]/g, '_')}`,
     'subtype=davfs-bridge',
   ];
   if (o.allowOther) opts.push('allow_other');

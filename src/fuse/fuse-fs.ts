@@ -1,0 +1,294 @@
+// The FUSE operations over a FileSystem (the local Vfs, or a remote server): POSIX meanings on top
+// of the core's path API. File content goes through OpenFile (open-file.ts); everything else is one
+// FileSystem call, with the checks POSIX asks for and WebDAV does not (rename over a folder).
+import { FsError } from '../core/errors.js';
+import { normalizePath } from '../core/paths.js';
+import type { FileSystem } from '../vfs/file-system.js';
+import type { Stat } from '../vfs/types.js';
+import { AttrCache, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, toFuseAttr, type AttrDefaults } from './attrs.js';
+import type { FuseAttr, FuseHandlers, FuseStatfs } from './fuse-binding.js';
+import { OpenFile } from './open-file.js';
+import { OpenFiles } from './open-files.js';
+
+export interface FuseFsOptions {
+  /** Folder for the local files of staged writes (emptied by the caller before mounting). */
+  stagingDir: string;
+  /** How long the user-space attribute cache keeps a Stat (0: off). */
+  attrCacheMs: number;
+  /** Bytes a streaming write holds before write requests wait for the store. */
+  streamBuffer: number;
+  defaults: AttrDefaults;
+}
+
+/** statfs block size: the kernel's largest request; 2^32 blocks of it cover 512 TiB (the fields are 32-bit). */
+const STATFS_BLOCK = 128 * 1024;
+const MAX_U32 = 0xffffffff;
+/** chown's "leave unchanged" (-1 as the uint32 fuse-native hands over). */
+const UNCHANGED_ID = 0xffffffff;
+/**
+ * fuse-native 2.2.6 turns a timespec into milliseconds as sec*1000 + nsec/1e6 and passes the
+ * access time in place of the modification time. libfuse sends UTIME_NOW and UTIME_OMIT as
+ * tv_sec 0 with nsec (1<<30)-1 or -2, which arrives as 1073: read as "now" (touch without -d).
+ */
+const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 1) / 1e6);
+
+export class FuseFs implements FuseHandlers {
+  private readonly attrs: AttrCache;
+  private readonly files: OpenFiles;
+
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly o: FuseFsOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.attrs = new AttrCache(o.attrCacheMs);
+    this.files = new OpenFiles(fs);
+  }
+
+  async getattr(path: string): Promise<FuseAttr> {
+    const p = normalizePath(path);
+    const f = this.files.get(p);
+    if (f) {
+      const v = f.view();
+      return toFuseAttr(v.stat, this.o.defaults, { size: v.size, mtimeMs: v.mtimeMs });
+    }
+    return toFuseAttr(await this.stat(p), this.o.defaults);
+  }
+
+  /** The whole folder in one answer: libfuse 2 buffers it and serves getdents from the buffer. */
+  async readdir(path: string): Promise<{ names: string[]; attrs: FuseAttr[] }> {
+    const p = normalizePath(path);
+    const self = toFuseAttr(await this.stat(p), this.o.defaults);
+    const names = ['.', '..'];
+    const attrs = [self, self];
+    // Creates not committed yet are listed from the open-file table, not the store.
+    const pending = new Map(this.files.pendingIn(p).map((f) => [f.view().stat.name, f]));
+    for await (const st of this.fs.list(p)) {
+      this.attrs.set(st);
+      if (pending.has(st.name)) continue;
+      names.push(st.name);
+      attrs.push(this.attrOf(st));
+    }
+    for (const [name, f] of pending) {
+      const v = f.view();
+      names.push(name);
+      attrs.push(toFuseAttr(v.stat, this.o.defaults, { size: v.size, mtimeMs: v.mtimeMs }));
+    }
+    return { names, attrs };
+  }
+
+  async open(path: string): Promise<number> {
+    const p = normalizePath(path);
+    // Close-to-open consistency: an open always sees the latest committed version.
+    const st = await this.stat(p, true);
+    if (st.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
+    const h = this.files.open(p, () => this.newFile(p, st));
+    h.file.refresh(st);
+    return h.fh;
+  }
+
+  async create(path: string, mode: number): Promise<number> {
+    const p = normalizePath(path);
+    const perm = mode & 0o7777;
+    const h = this.files.open(p, () => this.newFile(p, undefined, perm === DEFAULT_FILE_MODE ? undefined : perm));
+    // Even with no write, the new file must be committed by the handle's flush.
+    h.wrote = true;
+    this.attrs.delete(p);
+    return h.fh;
+  }
+
+  read(_path: string, fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const h = this.files.handle(fh);
+    const f = h.file;
+    return h.readLock.run(() =>
+      f.isClean() ? h.reader.readInto(f.path, f.version, f.size, buf, 0, pos, len) : f.lock.run(() => f.read(h.reader, buf, len, pos)),
+    );
+  }
+
+  async write(_path: string, fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const h = this.files.handle(fh);
+    h.wrote = true;
+    await h.file.lock.run(() => h.file.write(pos, buf.subarray(0, len)));
+    return len;
+  }
+
+  /** Every close(2) of a descriptor: commit, so a closed file is durable and visible everywhere. */
+  async flush(_path: string, fh: number): Promise<void> {
+    const h = this.files.handle(fh);
+    // A reader closing must not cut another descriptor's streaming write short.
+    if (!h.wrote && h.file.isStreaming()) return;
+    await h.file.lock.run(() => h.file.sync());
+  }
+
+  async fsync(_path: string, fh: number): Promise<void> {
+    const f = this.files.handle(fh).file;
+    await f.lock.run(() => f.sync());
+  }
+
+  async release(_path: string, fh: number): Promise<void> {
+    const f = this.files.close(this.files.handle(fh));
+    if (!f) return;
+    try {
+      await f.lock.run(() => f.sync());
+    } finally {
+      await f.dispose();
+    }
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    const p = normalizePath(path);
+    const f = this.files.get(p);
+    // An open file takes the new size like a write: committed by its handles' next flush.
+    if (f) return f.lock.run(() => f.truncate(size));
+    this.attrs.set(await this.fs.truncate(p, size));
+  }
+
+  async ftruncate(_path: string, fh: number, size: number): Promise<void> {
+    const h = this.files.handle(fh);
+    h.wrote = true;
+    await h.file.lock.run(() => h.file.truncate(size));
+  }
+
+  async unlink(path: string): Promise<void> {
+    const p = normalizePath(path);
+    const st = await this.stat(p, true);
+    // The core removes an empty folder by the same call; unlink(2) must not.
+    if (st.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
+    this.attrs.delete(p);
+    await this.fs.remove(p);
+  }
+
+  async mkdir(path: string, mode: number): Promise<void> {
+    const p = normalizePath(path);
+    let st = await this.fs.mkdir(p);
+    const perm = mode & 0o7777;
+    if (perm !== DEFAULT_DIR_MODE) st = await this.fs.setAttributes(p, { mode: perm });
+    this.attrs.set(st);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const p = normalizePath(path);
+    const st = await this.stat(p, true);
+    if (st.kind !== 'dir') throw new FsError('ENOTDIR', `${p} is a file`);
+    // Files created inside and not committed yet are not in the store, but they are there.
+    if (this.files.under(p).length > 0) throw new FsError('ENOTEMPTY', `${p} holds open files`);
+    this.attrs.deleteTree(p);
+    await this.fs.remove(p);
+  }
+
+  /** rename(2): atomic, replacing a file or an empty folder of the same kind at the target. */
+  async rename(from: string, to: string): Promise<void> {
+    const src = normalizePath(from);
+    const dst = normalizePath(to);
+    if (src === dst) return;
+    // A create or streaming write of the source commits first: its node must exist to move, and a
+    // stream would otherwise commit under the old name when it ends.
+    const open = this.files.get(src);
+    if (open && (!open.isCommitted() || open.isStreaming())) await open.lock.run(() => open.sync());
+    const s = await this.stat(src, true);
+    const d = await this.fs.tryStat(dst);
+    if (d) {
+      if (s.kind === 'dir' && d.kind !== 'dir') throw new FsError('ENOTDIR', `${dst} is a file`);
+      if (s.kind !== 'dir' && d.kind === 'dir') throw new FsError('EISDIR', `${dst} is a folder`);
+      if (d.kind === 'dir' && !(await this.isEmptyDir(dst))) throw new FsError('ENOTEMPTY', `${dst} is not empty`);
+    }
+    this.attrs.deleteTree(src);
+    this.attrs.deleteTree(dst);
+    await this.fs.move(src, dst, { overwrite: true });
+    this.files.moved(src, dst);
+  }
+
+  async utimens(path: string, atimeMs: number): Promise<void> {
+    const mtimeMs = atimeMs === UTIME_SPECIAL_MS ? this.now() : atimeMs;
+    await this.setAttributes(normalizePath(path), { mtimeMs });
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.setAttributes(normalizePath(path), { mode: mode & 0o7777 });
+  }
+
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    const attrs = { uid: uid === UNCHANGED_ID ? undefined : uid, gid: gid === UNCHANGED_ID ? undefined : gid };
+    if (attrs.uid === undefined && attrs.gid === undefined) return;
+    await this.setAttributes(normalizePath(path), attrs);
+  }
+
+  async statfs(path: string): Promise<FuseStatfs> {
+    const u = await this.fs.usage(normalizePath(path));
+    const used = Math.ceil(u.usedBytes / STATFS_BLOCK);
+    const free = u.availableBytes === null ? MAX_U32 - Math.min(used, MAX_U32) : Math.min(Math.floor(u.availableBytes / STATFS_BLOCK), MAX_U32);
+    return {
+      bsize: STATFS_BLOCK,
+      frsize: STATFS_BLOCK,
+      blocks: Math.min(used + free, MAX_U32),
+      bfree: free,
+      bavail: free,
+      files: MAX_U32,
+      ffree: MAX_U32,
+      favail: MAX_U32,
+      fsid: 0,
+      flag: 0,
+      namemax: 255,
+    };
+  }
+
+  /** Commits every open file (shutdown: before unmounting). Resolves with the failures. */
+  async syncAll(): Promise<{ path: string; err: unknown }[]> {
+    const failed: { path: string; err: unknown }[] = [];
+    for (const f of this.files.all()) {
+      await f.lock.run(() => f.sync()).catch((err: unknown) => failed.push({ path: f.path, err }));
+    }
+    return failed;
+  }
+
+  /**
+   * chmod, chown, utimens. Data written and not committed is committed first: the commit sets the
+   * modification time, and `cp -p` sets the times after writing and before closing.
+   */
+  private async setAttributes(p: string, attrs: { mtimeMs?: number; mode?: number; uid?: number; gid?: number }): Promise<void> {
+    const f = this.files.get(p);
+    if (f && !f.isClean()) await f.lock.run(() => f.sync());
+    const st = await this.fs.setAttributes(p, attrs);
+    this.attrs.set(st);
+    f?.attributesChanged(st);
+  }
+
+  private async stat(p: string, fresh = false): Promise<Stat> {
+    const cached = fresh ? undefined : this.attrs.get(p);
+    if (cached) return cached;
+    const st = await this.fs.stat(p);
+    this.attrs.set(st);
+    return st;
+  }
+
+  private attrOf(st: Stat): FuseAttr {
+    const f = this.files.get(st.path);
+    if (!f) return toFuseAttr(st, this.o.defaults);
+    const v = f.view();
+    return toFuseAttr(v.stat, this.o.defaults, { size: v.size, mtimeMs: v.mtimeMs });
+  }
+
+  private async isEmptyDir(p: string): Promise<boolean> {
+    const it = this.fs.list(p);
+    try {
+      return (await it.next()).done === true;
+    } finally {
+      await it.return(undefined);
+    }
+  }
+
+  private newFile(p: string, committed: Stat | undefined, createMode?: number): OpenFile {
+    return new OpenFile(
+      p,
+      committed,
+      {
+        fs: this.fs,
+        stagingDir: this.o.stagingDir,
+        streamBuffer: this.o.streamBuffer,
+        committed: (st) => this.attrs.set(st),
+        now: this.now,
+      },
+      createMode,
+    );
+  }
+}

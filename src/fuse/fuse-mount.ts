@@ -1,0 +1,87 @@
+// Mounts a FileSystem at a folder: checks (and clears a stale mount at) the mountpoint, mounts the
+// FUSE operations, notices an unmount made from outside (fusermount -u, umount, `davfs-bridge
+// unmount`), and unmounts cleanly: open files are committed before and after the unmount.
+import { mkdir, rm } from 'node:fs/promises';
+import type { Logger } from '../core/log.js';
+import type { FileSystem } from '../vfs/file-system.js';
+import { isExpectedErrno } from './errno.js';
+import { mountFuse, type KernelOptions } from './fuse-binding.js';
+import { FuseFs } from './fuse-fs.js';
+import { canonicalMountpoint, isMounted, prepareMountpoint } from './mountpoint.js';
+
+export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
+  mountpoint: string;
+  /** Folder for staged writes; emptied at mount (what a crash left was never acknowledged). */
+  stagingDir: string;
+  /** User-space attribute cache lifetime in ms (0: off). */
+  attrCacheMs: number;
+  /** Bytes a streaming write buffers ahead of the store. */
+  streamBuffer: number;
+  /** Owner shown for nodes without a recorded one. */
+  uid: number;
+  gid: number;
+  /** Source shown by mount(8) and df. */
+  fsname: string;
+  /** How often to look whether the mount is still in the mount table. */
+  watchMs?: number;
+}
+
+export interface MountedFileSystem {
+  readonly mountpoint: string;
+  /** Resolves when the folder was unmounted from outside; the caller then closes the store. */
+  readonly unmountedElsewhere: Promise<void>;
+  /** Commits open files, unmounts (lazily: open descriptors keep working until closed) and commits again. */
+  unmount(): Promise<void>;
+}
+
+export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logger): Promise<MountedFileSystem> {
+  await prepareMountpoint(o.mountpoint, log);
+  const mountpoint = await canonicalMountpoint(o.mountpoint);
+  await rm(o.stagingDir, { recursive: true, force: true });
+  await mkdir(o.stagingDir, { recursive: true });
+  const ops = new FuseFs(fs, {
+    stagingDir: o.stagingDir,
+    attrCacheMs: o.attrCacheMs,
+    streamBuffer: o.streamBuffer,
+    defaults: { uid: o.uid, gid: o.gid },
+  });
+  const session = await mountFuse(mountpoint, ops, o, (op, path, err, errno) => {
+    if (isExpectedErrno(errno)) log.debug({ op, path, errno }, 'fuse operation refused');
+    else log.warn({ op, path, errno, err: (err as Error)?.message ?? String(err) }, 'fuse operation failed');
+  });
+  log.info({ mountpoint, attrTimeout: o.attrTimeout, entryTimeout: o.entryTimeout, maxRead: o.maxRead }, 'mounted');
+
+  let unmounting = false;
+  let timer: NodeJS.Timeout | undefined;
+  const unmountedElsewhere = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if (unmounting) return;
+      void isMounted(mountpoint).then((mounted) => {
+        if (!mounted && !unmounting) {
+          log.info({ mountpoint }, 'unmounted from outside');
+          resolve();
+        }
+      });
+    }, o.watchMs ?? 1000);
+    timer.unref();
+  });
+
+  const commitAll = async (when: string) => {
+    for (const { path, err } of await ops.syncAll()) {
+      log.error({ path, err: (err as Error)?.message ?? String(err), when }, 'could not commit an open file');
+    }
+  };
+  return {
+    mountpoint,
+    unmountedElsewhere,
+    unmount: async () => {
+      unmounting = true;
+      clearInterval(timer);
+      await commitAll('before unmount');
+      if (await isMounted(mountpoint)) {
+        await session.unmount().catch((err: unknown) => log.warn({ mountpoint, err: (err as Error).message }, 'unmount failed'));
+      }
+      await commitAll('after unmount');
+    },
+  };
+}

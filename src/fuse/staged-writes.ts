@@ -1,0 +1,135 @@
+// Random writes of one open file, kept until the next flush/fsync/release commits them: the bytes
+// in a sparse local file at their own offsets, which bytes are dirty in a sorted list of extents.
+// The local file is unlinked as soon as it is open, so a crash leaves nothing behind (its bytes
+// were never acknowledged: only fsync and close acknowledge, and both commit first).
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Half-open byte interval [start, end). */
+export interface Extent {
+  start: number;
+  end: number;
+}
+
+const PIECE = 1 << 20;
+let counter = 0;
+
+export class StagedWrites {
+  /** Dirty intervals: sorted, disjoint, never touching (touching ones are merged). */
+  private list: Extent[] = [];
+
+  private constructor(private readonly file: FileHandle) {}
+
+  static async create(dir: string): Promise<StagedWrites> {
+    const path = join(dir, `${process.pid}-${++counter}`);
+    const file = await open(path, 'wx+');
+    await unlink(path);
+    return new StagedWrites(file);
+  }
+
+  get extents(): readonly Extent[] {
+    return this.list;
+  }
+
+  get isEmpty(): boolean {
+    return this.list.length === 0;
+  }
+
+  /** Bytes of dirty data. */
+  get dirtyBytes(): number {
+    return this.list.reduce((n, e) => n + e.end - e.start, 0);
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.file.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+    this.list = addExtent(this.list, { start: offset, end: offset + data.length });
+  }
+
+  /** Forgets dirty bytes at or past `size` (the file was truncated). */
+  async truncate(size: number): Promise<void> {
+    this.list = this.list.filter((e) => e.start < size).map((e) => ({ start: e.start, end: Math.min(e.end, size) }));
+    await this.file.truncate(size);
+  }
+
+  /** Reads dirty bytes [pos, pos+len) into `buf` at `at` (the caller knows they are dirty). */
+  async readInto(buf: Buffer, at: number, pos: number, len: number): Promise<void> {
+    let done = 0;
+    while (done < len) {
+      const { bytesRead } = await this.file.read(buf, at + done, len - done, pos + done);
+      if (bytesRead === 0) {
+        buf.fill(0, at + done, at + len);
+        return;
+      }
+      done += bytesRead;
+    }
+  }
+
+  /** The dirty bytes [start, end) as a stream, for a commit. */
+  async *bytes(start: number, end: number): AsyncGenerator<Buffer> {
+    for (let pos = start; pos < end; pos += PIECE) {
+      const len = Math.min(PIECE, end - pos);
+      const buf = Buffer.allocUnsafe(len);
+      await this.readInto(buf, 0, pos, len);
+      yield buf;
+    }
+  }
+
+  /** Everything was committed: start over with an empty file. */
+  async clear(): Promise<void> {
+    this.list = [];
+    await this.file.truncate(0);
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+}
+
+/**
+ * Adds `e` to the sorted, disjoint `list` in place, merging what overlaps or touches it. Binary
+ * search, so a database's thousands of scattered 4 KiB writes do not each walk the whole list.
+ */
+export function addExtent(list: Extent[], e: Extent): Extent[] {
+  if (e.end <= e.start) return list;
+  // First extent that ends at or after e.start (it may touch or overlap e).
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.end < e.start) lo = mid + 1;
+    else hi = mid;
+  }
+  let last = lo;
+  let start = e.start;
+  let end = e.end;
+  while (last < list.length && list[last]!.start <= end) {
+    start = Math.min(start, list[last]!.start);
+    end = Math.max(end, list[last]!.end);
+    last++;
+  }
+  list.splice(lo, last - lo, { start, end });
+  return list;
+}
+
+/**
+ * Splits [start, end) into pieces that are dirty (covered by `list`) or clean, in order; the
+ * FUSE read path fills the first kind from the local file and the second from the store.
+ */
+export function splitByExtents(list: readonly Extent[], start: number, end: number): { start: number; end: number; dirty: boolean }[] {
+  const out: { start: number; end: number; dirty: boolean }[] = [];
+  let pos = start;
+  for (const x of list) {
+    if (x.end <= pos) continue;
+    if (x.start >= end) break;
+    if (x.start > pos) out.push({ start: pos, end: x.start, dirty: false });
+    const to = Math.min(x.end, end);
+    out.push({ start: Math.max(x.start, pos), end: to, dirty: true });
+    pos = to;
+  }
+  if (pos < end) out.push({ start: pos, end, dirty: false });
+  return out;
+}

@@ -1,4 +1,4 @@
-// Checks the metadata invariants of schema.ts (I2–I5) with plain SQL; used by tests after every
+// Checks the metadata invariants of schema.ts (I2–I5, I7) with plain SQL; used by tests after every
 // step of the model-based test and, later, by `davfs-bridge fsck`.
 import { ROOT_ID } from './meta-store.js';
 import type { SqlExecutor } from './sql-driver.js';
@@ -63,6 +63,17 @@ const CHECKS: Check[] = [
     sql: `SELECT id, kind, content_id FROM nodes WHERE (kind = 'file' AND content_id IS NULL) OR (kind = 'dir' AND content_id IS NOT NULL)
           OR kind NOT IN ('file', 'dir')`,
     describe: (r) => `node ${r.id} (${r.kind}) has content ${r.content_id}`,
+  },
+  {
+    invariant: 'I7 folder tree_bytes = sum of its children, files 0',
+    // One pass: each node with its children's bytes (a file's size, a folder's tree_bytes).
+    sql: `SELECT p.id, p.kind, p.tree_bytes,
+                 COALESCE(SUM(CASE WHEN ch.kind = 'dir' THEN ch.tree_bytes ELSE c.size END), 0) AS total
+            FROM nodes p LEFT JOIN nodes ch ON ch.parent_id = p.id LEFT JOIN contents c ON c.id = ch.content_id
+           GROUP BY p.id, p.kind, p.tree_bytes
+          HAVING p.tree_bytes <> CASE WHEN p.kind = 'dir' THEN COALESCE(SUM(CASE WHEN ch.kind = 'dir' THEN ch.tree_bytes ELSE c.size END), 0) ELSE 0 END`,
+    describe: (r) =>
+      r.kind === 'dir' ? `folder ${r.id} has tree_bytes ${r.tree_bytes} but its children hold ${r.total}` : `file ${r.id} has tree_bytes ${r.tree_bytes}, not 0`,
   },
   {
     invariant: 'properties belong to existing nodes',

@@ -1,5 +1,5 @@
-// The metadata contract: the tree, file contents as chunk lists, dead properties, chunk
-// refcounts, WebDAV lock rows, job leases, users and bearer tokens. SqlMetaStore implements it for
+// The metadata contract: the tree (with each folder's byte total), file contents as chunk lists,
+// dead properties, chunk refcounts, WebDAV lock rows, job leases, users, bearer tokens and shares. SqlMetaStore implements it for
 // SQLite (and PostgreSQL through the same SQL); test/contract/meta-store.contract.ts runs against
 // every implementation.
 
@@ -60,6 +60,20 @@ export interface CommitFileRequest {
    * yet; undefined: unconditionally). Used by partial updates and If-Match.
    */
   expectContentId?: number | null;
+  /** Quotas the commit must respect (see QuotaLimit). */
+  limits?: QuotaLimit[];
+}
+
+/**
+ * A byte limit on a subtree, checked inside the transaction of a change: when the change made
+ * the tree_bytes of `nodeId` (MetaStore.treeBytes) grow and it now exceeds `maxBytes`, the whole
+ * change is rolled back and FsError('ENOSPC') thrown. A change that shrinks or keeps the usage is
+ * always allowed, even above the limit (an administrator may lower a quota below current use, and
+ * the user must still be able to delete or overwrite with something smaller).
+ */
+export interface QuotaLimit {
+  nodeId: number;
+  maxBytes: number;
 }
 
 export interface DeadProp {
@@ -124,9 +138,12 @@ export interface UserRow {
   quotaBytes: number | null;
   readOnly: boolean;
   createdMs: number;
+  /** HTTP Digest HA1, hex MD5(name:realm:password), kept only while Digest is enabled (null: none). */
+  digestHa1: string | null;
 }
 
-export type NewUser = Omit<UserRow, 'id'>;
+/** A user to add; `digestHa1` defaults to null. */
+export type NewUser = Omit<UserRow, 'id' | 'digestHa1'> & { digestHa1?: string | null };
 
 /** What MetaStore.updateUser may change; an absent field is left as it is. */
 export interface UserChanges {
@@ -144,6 +161,26 @@ export interface TokenRow {
   label: string | null;
   createdMs: number;
   lastUsedMs: number | null;
+}
+
+/** What a share grants: read only, or read and write. */
+export type ShareRights = 'r' | 'rw';
+
+/** A share as stored (schema.ts, tables `shares` and `grants`), with its grants in user-name order. */
+export interface ShareRow {
+  /** Unique; the rules of user names (core/account-name.ts). */
+  name: string;
+  /** The shared folder, a normalised path (core/paths.ts); it need not exist. */
+  path: string;
+  createdMs: number;
+  grants: { userName: string; rights: ShareRights }[];
+}
+
+/** A share as one grantee sees it. */
+export interface UserShare {
+  name: string;
+  path: string;
+  rights: ShareRights;
 }
 
 export interface MetaStore {
@@ -166,7 +203,8 @@ export interface MetaStore {
   /**
    * Points (parentId, name) at a new content in one transaction: replaces the old content of an
    * existing file (atomically; its chunk refs are released), or creates the file. EISDIR when the
-   * name is a folder, EPRECONDITION when `expectContentId` does not hold.
+   * name is a folder, EPRECONDITION when `expectContentId` does not hold, ENOSPC when it would
+   * break one of `limits` (then nothing changes, not even refcounts).
    */
   commitFile(req: CommitFileRequest): Promise<{ node: NodeRow; created: boolean }>;
   readContent(contentId: number): Promise<ContentBody>;
@@ -179,11 +217,15 @@ export interface MetaStore {
   remove(id: number, recursive: boolean): Promise<void>;
   /**
    * Renames/moves a node. When the target name exists: EEXIST unless `overwrite`, in which case
-   * it is removed first (in the same transaction). EINVAL moving a folder into itself.
+   * it is removed first (in the same transaction). EINVAL moving a folder into itself. ENOSPC
+   * when the move would break one of `limits` (moving bytes into a limited subtree from outside).
    */
-  move(id: number, newParentId: number, newName: string, overwrite: boolean): Promise<NodeRow>;
-  /** Copies a node (a folder with its subtree when `recursive`), sharing contents: no data moves. */
-  copy(id: number, newParentId: number, newName: string, overwrite: boolean, recursive: boolean): Promise<NodeRow>;
+  move(id: number, newParentId: number, newName: string, overwrite: boolean, limits?: QuotaLimit[]): Promise<NodeRow>;
+  /**
+   * Copies a node (a folder with its subtree when `recursive`), sharing contents: no data moves.
+   * The copy's bytes count in full towards `limits`, shared contents or not: ENOSPC beyond them.
+   */
+  copy(id: number, newParentId: number, newName: string, overwrite: boolean, recursive: boolean, limits?: QuotaLimit[]): Promise<NodeRow>;
   setAttributes(id: number, attrs: { mtimeMs?: number; mode?: number | null; uid?: number | null; gid?: number | null }): Promise<NodeRow>;
 
   getProps(id: number): Promise<DeadProp[]>;
@@ -192,8 +234,10 @@ export interface MetaStore {
   /** Applies every operation or none (RFC 4918 §9.2: PROPPATCH is atomic). */
   patchProps(id: number, ops: PropPatch[]): Promise<void>;
 
-  /** Logical bytes of every file in the store (RFC 4331 quota-used-bytes until quotas land). */
+  /** Logical bytes of every file in the store (the root's tree_bytes: one row read). */
   usedBytes(): Promise<number>;
+  /** Logical bytes at a node: a file's size, or the sum of every file below a folder. ENOENT when missing. */
+  treeBytes(id: number): Promise<number>;
 
   // Locks. Every `nowMs` is the caller's clock: a lock whose expiresMs <= nowMs has lapsed and
   // counts nowhere (lookups skip it; createLock and deleteExpiredLocks delete it).
@@ -273,11 +317,11 @@ export interface MetaStore {
   getUser(name: string): Promise<UserRow | undefined>;
   /** Every user, in name order. */
   listUsers(): Promise<UserRow[]>;
-  /** Replaces a user's password hash; ENOENT when there is no such user. */
-  setPassword(name: string, passwordHash: string): Promise<void>;
+  /** Replaces a user's password hash and Digest HA1 (null: none); ENOENT when there is no such user. */
+  setPassword(name: string, passwordHash: string, digestHa1: string | null): Promise<void>;
   /** Changes a user's home, quota or read-only flag; ENOENT when there is no such user. */
   updateUser(name: string, changes: UserChanges): Promise<UserRow>;
-  /** Deletes a user and all their tokens in one transaction; ENOENT when there is no such user. */
+  /** Deletes a user with all their tokens and grants in one transaction; ENOENT when there is no such user. */
   deleteUser(name: string): Promise<void>;
   /** Stores a token's hash for a user; ENOENT when there is no such user, EEXIST for a known hash. */
   createToken(userName: string, tokenHash: string, label: string | null, nowMs: number): Promise<TokenRow>;
@@ -289,4 +333,23 @@ export interface MetaStore {
   touchToken(tokenHash: string, nowMs: number): Promise<boolean>;
   /** Deletes one of `userName`'s tokens; false when that user has no token with this hash. */
   revokeToken(userName: string, tokenHash: string): Promise<boolean>;
+
+  // Shares and grants (DESIGN.md "Auth and tenancy": shared folders with read or read-write
+  // rights). The SQL is in share-rows.ts. Every unknown share or user name is FsError('ENOENT').
+
+  /**
+   * Adds a share of the folder at `path` (normalised here; it need not exist yet). EINVAL for a
+   * name that breaks the user-name rules or a bad path, EEXIST when the name is taken.
+   */
+  createShare(name: string, path: string, nowMs: number): Promise<ShareRow>;
+  /** Deletes a share and all its grants in one transaction. */
+  deleteShare(name: string): Promise<void>;
+  /** Every share with its grants, in name order. */
+  listShares(): Promise<ShareRow[]>;
+  /** Gives a user rights on a share, replacing any rights they had there. EINVAL for other rights than 'r'/'rw'. */
+  grantShare(shareName: string, userName: string, rights: ShareRights): Promise<void>;
+  /** Takes a user's grant away; false when they had none on this share. */
+  revokeShare(shareName: string, userName: string): Promise<boolean>;
+  /** The shares a user was granted, in name order. */
+  sharesOfUser(userName: string): Promise<UserShare[]>;
 }

@@ -17,6 +17,9 @@
 //  I5  A file node has exactly one content; a directory node has none.
 //  I6  contents.etag is derived from the chunk list (or the inline bytes) alone, so it is strong and
 //      equal on every node without reading data (DESIGN.md invariant 5).
+//  I7  A folder's nodes.tree_bytes = the sum over its children of a file's contents.size or a
+//      folder's tree_bytes (so the logical bytes of every file below it); a file's tree_bytes is 0.
+//      Changed in the same transaction as the tree (v4).
 
 export interface Migration {
   version: number;
@@ -205,6 +208,69 @@ export const MIGRATIONS: Migration[] = [
          last_used_ms {{bigint}}
        )`,
       `CREATE INDEX tokens_user ON tokens (user_id)`,
+    ],
+  },
+  {
+    version: 4,
+    description: 'folder byte totals, Digest HA1, shares and grants',
+    statements: [
+      // nodes.tree_bytes (I7): for a folder, the logical bytes of every file below it, at any
+      // depth; 0 for a file (its size is contents.size). It makes a quota check or an RFC 4331
+      // quota-used-bytes one row read instead of a walk of the subtree. Every change to the tree
+      // adds its byte delta to the changed node's ancestors (parent up to the root) in the same
+      // transaction, with one UPDATE over the parent chain (tree-bytes.ts): commitFile adds the
+      // size change, remove subtracts the subtree's bytes, move subtracts them from the old
+      // ancestors and adds them to the new ones, copy adds the copy's bytes. A consequence: every
+      // write updates the root row; that serialises commits, which SQLite does anyway and which on
+      // PostgreSQL costs a row lock held for one short transaction.
+      `ALTER TABLE nodes ADD COLUMN tree_bytes {{bigint}} NOT NULL DEFAULT 0`,
+      // Existing trees: each file's size is credited to every folder above it (the recursive part
+      // climbs one parent per step), then summed per folder. Portable: WITH … UPDATE … FROM runs
+      // on SQLite (3.33+) and PostgreSQL.
+      `WITH RECURSIVE up (folder_id, bytes) AS (
+         SELECT n.parent_id, c.size FROM nodes n JOIN contents c ON c.id = n.content_id
+          WHERE n.kind = 'file' AND n.parent_id IS NOT NULL
+         UNION ALL
+         SELECT p.parent_id, up.bytes FROM up JOIN nodes p ON p.id = up.folder_id
+          WHERE p.parent_id IS NOT NULL
+       )
+       UPDATE nodes SET tree_bytes = totals.bytes
+         FROM (SELECT folder_id, SUM(bytes) AS bytes FROM up GROUP BY folder_id) totals
+        WHERE nodes.id = totals.folder_id`,
+
+      // users.digest_ha1: MD5(name ":" realm ":" password) in hex, the HA1 of HTTP Digest
+      // (RFC 7616 §3.4.2), which lets the server check a Digest response without the password.
+      // It is password-equivalent for that realm (anyone holding it can answer Digest
+      // challenges), so it is stored only while Digest is enabled and the auth layer computes it
+      // when the password is set; NULL = this user cannot log in with Digest (Basic and tokens
+      // still work). A change of realm makes every stored HA1 useless until passwords are set again.
+      `ALTER TABLE users ADD COLUMN digest_ha1 TEXT`,
+
+      // shares: folders of the tree that users other than their owner may see, each mounted in a
+      // grantee's view under its name (DESIGN.md "Auth and tenancy": shared folders with read or
+      // read-write rights).
+      //  name        unique; the same rules as user names (core/account-name.ts): it becomes a
+      //              path segment in each grantee's view
+      //  path        the shared folder, a normalised path (core/paths.ts); it need not exist yet
+      //  created_ms  when the share was made
+      `CREATE TABLE shares (
+         id         {{id}},
+         name       VARCHAR(255) UNIQUE NOT NULL,
+         path       VARCHAR(4096) NOT NULL,
+         created_ms {{bigint}} NOT NULL
+       )`,
+
+      // grants: who may use a share, and how. One row per (share, user). Deleting a share deletes
+      // its grants, and deleting a user deletes their grants (and tokens), in the same
+      // transaction, so no grant outlives either side.
+      //  rights  'r' (read only) or 'rw' (read and write)
+      `CREATE TABLE grants (
+         share_id {{bigint}} NOT NULL REFERENCES shares (id),
+         user_id  {{bigint}} NOT NULL REFERENCES users (id),
+         rights   VARCHAR(2) NOT NULL,
+         PRIMARY KEY (share_id, user_id)
+       )`,
+      `CREATE INDEX grants_user ON grants (user_id)`,
     ],
   },
 ];

@@ -1,14 +1,21 @@
 // SqlMetaStore: the MetaStore contract in portable SQL over a SqlDriver (SQLite or PostgreSQL).
 // Every operation that changes more than one row runs in one transaction, so refcounts always
-// match references (schema.ts, I2/I3) whatever point a crash hits.
+// match references and folder byte totals match the files below them (schema.ts, I2/I3/I7)
+// whatever point a crash hits. The SQL lives in the *-rows.ts modules and tree-bytes.ts.
 import { FsError } from '../core/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { renderDdl, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkConsistency } from './consistency.js';
+import * as contentRows from './content-rows.js';
+import * as propRows from './prop-rows.js';
 import * as lockRows from './lock-rows.js';
 import * as leaseRows from './lease-rows.js';
 import * as gcRows from './gc-rows.js';
 import * as userRows from './user-rows.js';
+import * as shareRows from './share-rows.js';
+import { lookupIn, NODE_SELECT, nodeById, requireDir, requireNode, toNode, touchDir, type NodeRecord } from './node-rows.js';
+import { copyTree, refuseInsideItself, removeTree, replaceTarget } from './tree-rows.js';
+import { addToAncestors, treeBytesOf, withinLimits } from './tree-bytes.js';
 import {
   ROOT_ID,
   type ChunkExtent,
@@ -17,60 +24,19 @@ import {
   type DeadProp,
   type LockRow,
   type MetaStore,
-  type NewContent,
   type NewUser,
   type NodeRow,
   type PropPatch,
+  type QuotaLimit,
   type RefcountRepair,
+  type ShareRights,
+  type ShareRow,
   type TokenRow,
   type UnreferencedChunk,
   type UserChanges,
   type UserRow,
+  type UserShare,
 } from './meta-store.js';
-
-interface NodeRecord {
-  id: number;
-  parent_id: number | null;
-  name: string;
-  kind: 'file' | 'dir';
-  content_id: number | null;
-  size: number | null;
-  etag: string | null;
-  mtime_ms: number;
-  birth_ms: number;
-  ctime_ms: number;
-  mode: number | null;
-  uid: number | null;
-  gid: number | null;
-  content_type: string | null;
-}
-
-const NODE_COLUMNS = `n.id, n.parent_id, n.name, n.kind, n.content_id, c.size, c.etag, n.mtime_ms, n.birth_ms,
-  n.ctime_ms, n.mode, n.uid, n.gid, n.content_type`;
-const NODE_SELECT = `SELECT ${NODE_COLUMNS} FROM nodes n LEFT JOIN contents c ON c.id = n.content_id`;
-/** Ids of a node and all its descendants: `?` is the subtree's root. */
-const SUBTREE_IDS = `WITH RECURSIVE sub(id) AS (
-  SELECT CAST(? AS BIGINT) UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)
-  SELECT id FROM sub`;
-
-function toNode(r: NodeRecord): NodeRow {
-  return {
-    id: Number(r.id),
-    parentId: r.parent_id === null ? null : Number(r.parent_id),
-    name: r.name,
-    kind: r.kind,
-    contentId: r.content_id === null ? null : Number(r.content_id),
-    size: r.size === null ? 0 : Number(r.size),
-    etag: r.etag,
-    mtimeMs: Number(r.mtime_ms),
-    birthMs: Number(r.birth_ms),
-    ctimeMs: Number(r.ctime_ms),
-    mode: r.mode,
-    uid: r.uid,
-    gid: r.gid,
-    contentType: r.content_type,
-  };
-}
 
 export class SqlMetaStore implements MetaStore {
   constructor(
@@ -172,113 +138,102 @@ export class SqlMetaStore implements MetaStore {
       if (req.expectContentId !== undefined && (existing?.contentId ?? null) !== req.expectContentId) {
         throw new FsError('EPRECONDITION', `"${req.name}" changed meanwhile`);
       }
-      const t = this.now();
-      const contentId = await addContent(tx, req.content);
-      if (existing) {
-        await tx.run(`UPDATE nodes SET content_id = ?, mtime_ms = ?, ctime_ms = ?, content_type = COALESCE(?, content_type) WHERE id = ?`, [
-          contentId,
-          req.mtimeMs,
-          t,
-          req.contentType ?? null,
-          existing.id,
-        ]);
-        if (existing.contentId !== null) await releaseContent(tx, existing.contentId, t);
-        return { node: (await nodeById(tx, existing.id))!, created: false };
-      }
-      const row = await tx.get<{ id: number }>(
-        `INSERT INTO nodes (parent_id, name, kind, content_id, mtime_ms, birth_ms, ctime_ms, content_type)
-         VALUES (?, ?, 'file', ?, ?, ?, ?, ?) RETURNING id`,
-        [req.parentId, req.name, contentId, req.mtimeMs, t, t, req.contentType ?? null],
-      );
-      await touchDir(tx, req.parentId, t);
-      return { node: (await nodeById(tx, Number(row!.id)))!, created: true };
+      return withinLimits(tx, req.limits, () => this.commitInTx(tx, req, existing));
     });
   }
 
-  async readContent(contentId: number): Promise<ContentBody> {
-    const c = await this.db.get<{ size: number; etag: string; inline_data: Buffer | null }>(
-      'SELECT size, etag, inline_data FROM contents WHERE id = ?',
-      [contentId],
-    );
-    if (!c) throw new FsError('ENOENT', `content ${contentId} is gone`);
-    const chunks = c.inline_data
-      ? []
-      : await this.db.all<ChunkExtent>(
-          `SELECT chunk_hash AS hash, "offset" AS "offset", length FROM content_chunks WHERE content_id = ? ORDER BY seq`,
-          [contentId],
-        );
-    return { size: Number(c.size), etag: c.etag, inline: c.inline_data, chunks: chunks.map(numericExtent) };
-  }
-
-  async chunksInRange(contentId: number, start: number, end: number): Promise<ChunkExtent[]> {
-    const rows = await this.db.all<ChunkExtent>(
-      `SELECT chunk_hash AS hash, "offset" AS "offset", length FROM content_chunks
-       WHERE content_id = ? AND "offset" <= ? AND "offset" + length > ? ORDER BY seq`,
-      [contentId, end, start],
-    );
-    return rows.map(numericExtent);
-  }
-
-  async knownChunks(hashes: string[]): Promise<Set<string>> {
-    const known = new Set<string>();
-    // Only referenced chunks count: one with refcount 0 may be deleted by GC at any moment, so
-    // it is uploaded again (a repeated PUT is harmless; DESIGN.md invariant 4).
-    for (let i = 0; i < hashes.length; i += 500) {
-      const part = hashes.slice(i, i + 500);
-      const rows = await this.db.all<{ hash: string }>(
-        `SELECT hash FROM chunks WHERE refcount > 0 AND hash IN (${part.map(() => '?').join(',')})`,
-        part,
-      );
-      for (const r of rows) known.add(r.hash);
+  /**
+   * The rows a commit writes are known in full, so the returned node is built rather than read
+   * back: with the parent's touch folded into the ancestors' byte update, this keeps the hottest
+   * write path at the number of statements it had before folder byte totals.
+   */
+  private async commitInTx(tx: SqlExecutor, req: CommitFileRequest, existing: NodeRow | undefined): Promise<{ node: NodeRow; created: boolean }> {
+    const t = this.now();
+    const { size, etag } = req.content;
+    const contentId = await contentRows.addContent(tx, req.content);
+    if (existing) {
+      await addToAncestors(tx, req.parentId, size - existing.size);
+      const contentType = req.contentType ?? existing.contentType;
+      await tx.run(`UPDATE nodes SET content_id = ?, mtime_ms = ?, ctime_ms = ?, content_type = ? WHERE id = ?`, [contentId, req.mtimeMs, t, contentType, existing.id]);
+      if (existing.contentId !== null) await contentRows.releaseContent(tx, existing.contentId, t);
+      return { node: { ...existing, contentId, size, etag, mtimeMs: req.mtimeMs, ctimeMs: t, contentType }, created: false };
     }
-    return known;
+    const contentType = req.contentType ?? null;
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO nodes (parent_id, name, kind, content_id, mtime_ms, birth_ms, ctime_ms, content_type)
+       VALUES (?, ?, 'file', ?, ?, ?, ?, ?) RETURNING id`,
+      [req.parentId, req.name, contentId, req.mtimeMs, t, t, contentType],
+    );
+    await addToAncestors(tx, req.parentId, size, t);
+    const node: NodeRow = { id: Number(row!.id), parentId: req.parentId, name: req.name, kind: 'file', contentId, size, etag, mtimeMs: req.mtimeMs, birthMs: t, ctimeMs: t, mode: null, uid: null, gid: null, contentType };
+    return { node, created: true };
+  }
+
+  readContent(contentId: number): Promise<ContentBody> {
+    return contentRows.readContent(this.db, contentId);
+  }
+
+  chunksInRange(contentId: number, start: number, end: number): Promise<ChunkExtent[]> {
+    return contentRows.chunksInRange(this.db, contentId, start, end);
+  }
+
+  knownChunks(hashes: string[]): Promise<Set<string>> {
+    return contentRows.knownChunks(this.db, hashes);
   }
 
   remove(id: number, recursive: boolean): Promise<void> {
     return this.db.transaction(async (tx) => {
       if (id === ROOT_ID) throw new FsError('EACCES', 'the root cannot be removed');
-      const node = await nodeById(tx, id);
-      if (!node) throw new FsError('ENOENT', 'no such file or folder');
+      const node = await requireNode(tx, id);
       if (!recursive && node.kind === 'dir' && (await tx.get('SELECT id FROM nodes WHERE parent_id = ? LIMIT 1', [id]))) {
         throw new FsError('ENOTEMPTY', `"${node.name}" is not empty`);
       }
       const t = this.now();
-      await removeTree(tx, id, t);
+      await removeTree(tx, node, t);
       await touchDir(tx, node.parentId!, t);
     });
   }
 
-  move(id: number, newParentId: number, newName: string, overwrite: boolean): Promise<NodeRow> {
+  move(id: number, newParentId: number, newName: string, overwrite: boolean, limits?: QuotaLimit[]): Promise<NodeRow> {
     return this.db.transaction(async (tx) => {
-      const node = await nodeById(tx, id);
-      if (!node) throw new FsError('ENOENT', 'no such file or folder');
+      const node = await requireNode(tx, id);
       if (id === ROOT_ID) throw new FsError('EINVAL', 'the root cannot be moved');
       await requireDir(tx, newParentId);
       await refuseInsideItself(tx, id, newParentId);
       const existing = await lookupIn(tx, newParentId, newName);
       if (existing?.id === id) return node;
       const t = this.now();
-      if (existing) await replaceTarget(tx, existing, id, newName, overwrite, t);
-      await tx.run('UPDATE nodes SET parent_id = ?, name = ?, ctime_ms = ? WHERE id = ?', [newParentId, newName, t, id]);
-      await touchDir(tx, node.parentId!, t);
-      if (node.parentId !== newParentId) await touchDir(tx, newParentId, t);
-      return (await nodeById(tx, id))!;
+      return withinLimits(tx, limits, async () => {
+        if (existing) await replaceTarget(tx, existing, id, newName, overwrite, t);
+        await tx.run('UPDATE nodes SET parent_id = ?, name = ?, ctime_ms = ? WHERE id = ?', [newParentId, newName, t, id]);
+        await touchDir(tx, node.parentId!, t);
+        if (node.parentId !== newParentId) {
+          await touchDir(tx, newParentId, t);
+          // Common ancestors get both updates, which cancel: simpler than finding where the chains meet.
+          const bytes = (await treeBytesOf(tx, id)) ?? 0;
+          await addToAncestors(tx, node.parentId!, -bytes);
+          await addToAncestors(tx, newParentId, bytes);
+        }
+        return (await nodeById(tx, id))!;
+      });
     });
   }
 
-  copy(id: number, newParentId: number, newName: string, overwrite: boolean, recursive: boolean): Promise<NodeRow> {
+  copy(id: number, newParentId: number, newName: string, overwrite: boolean, recursive: boolean, limits?: QuotaLimit[]): Promise<NodeRow> {
     return this.db.transaction(async (tx) => {
-      const node = await nodeById(tx, id);
-      if (!node) throw new FsError('ENOENT', 'no such file or folder');
+      const node = await requireNode(tx, id);
       await requireDir(tx, newParentId);
       if (recursive) await refuseInsideItself(tx, id, newParentId);
       const existing = await lookupIn(tx, newParentId, newName);
       if (existing?.id === id) throw new FsError('EINVAL', 'source and destination are the same');
       const t = this.now();
-      if (existing) await replaceTarget(tx, existing, id, newName, overwrite, t);
-      const newId = await copyTree(tx, node, newParentId, newName, recursive, t);
-      await touchDir(tx, newParentId, t);
-      return (await nodeById(tx, newId))!;
+      return withinLimits(tx, limits, async () => {
+        if (existing) await replaceTarget(tx, existing, id, newName, overwrite, t);
+        const newId = await copyTree(tx, node, newParentId, newName, recursive, t);
+        await addToAncestors(tx, newParentId, (await treeBytesOf(tx, newId)) ?? 0);
+        await touchDir(tx, newParentId, t);
+        return (await nodeById(tx, newId))!;
+      });
     });
   }
 
@@ -299,49 +254,25 @@ export class SqlMetaStore implements MetaStore {
   }
 
   getProps(id: number): Promise<DeadProp[]> {
-    return this.db.all<DeadProp>('SELECT ns, name, value FROM props WHERE node_id = ? ORDER BY ns, name', [id]);
+    return propRows.getProps(this.db, id);
   }
 
-  async getPropsMany(ids: number[]): Promise<Map<number, DeadProp[]>> {
-    const out = new Map<number, DeadProp[]>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const part = ids.slice(i, i + 500);
-      const rows = await this.db.all<DeadProp & { node_id: number }>(
-        `SELECT node_id, ns, name, value FROM props WHERE node_id IN (${part.map(() => '?').join(',')}) ORDER BY node_id, ns, name`,
-        part,
-      );
-      for (const r of rows) {
-        const id = Number(r.node_id);
-        const list = out.get(id) ?? [];
-        list.push({ ns: r.ns, name: r.name, value: r.value });
-        out.set(id, list);
-      }
-    }
-    return out;
+  getPropsMany(ids: number[]): Promise<Map<number, DeadProp[]>> {
+    return propRows.getPropsMany(this.db, ids);
   }
 
   patchProps(id: number, ops: PropPatch[]): Promise<void> {
-    return this.db.transaction(async (tx) => {
-      if (!(await nodeById(tx, id))) throw new FsError('ENOENT', 'no such file or folder');
-      for (const op of ops) {
-        if (op.op === 'set') {
-          await tx.run(
-            `INSERT INTO props (node_id, ns, name, value) VALUES (?, ?, ?, ?)
-             ON CONFLICT (node_id, ns, name) DO UPDATE SET value = excluded.value`,
-            [id, op.prop.ns, op.prop.name, op.prop.value],
-          );
-        } else {
-          await tx.run('DELETE FROM props WHERE node_id = ? AND ns = ? AND name = ?', [id, op.ns, op.name]);
-        }
-      }
-    });
+    return this.db.transaction((tx) => propRows.patchProps(tx, id, ops));
   }
 
   async usedBytes(): Promise<number> {
-    const row = await this.db.get<{ total: number | null }>(
-      'SELECT SUM(c.size) AS total FROM nodes n JOIN contents c ON c.id = n.content_id',
-    );
-    return Number(row?.total ?? 0);
+    return (await treeBytesOf(this.db, ROOT_ID)) ?? 0;
+  }
+
+  async treeBytes(id: number): Promise<number> {
+    const bytes = await treeBytesOf(this.db, id);
+    if (bytes === undefined) throw new FsError('ENOENT', 'no such file or folder');
+    return bytes;
   }
 
   // ---- Locks (RFC 4918 §6, §9.10): the SQL is in lock-rows.ts; these only delegate. ----
@@ -388,17 +319,8 @@ export class SqlMetaStore implements MetaStore {
     return this.db.snapshotTo(file, onProgress);
   }
 
-  async *listChunks(): AsyncIterable<{ hash: string; size: number; refcount: number }> {
-    let after = '';
-    for (;;) {
-      const rows = await this.db.all<{ hash: string; size: number; refcount: number }>(
-        'SELECT hash, size, refcount FROM chunks WHERE hash > ? ORDER BY hash LIMIT 1000',
-        [after],
-      );
-      for (const r of rows) yield { hash: r.hash, size: Number(r.size), refcount: Number(r.refcount) };
-      if (rows.length < 1000) return;
-      after = rows[rows.length - 1]!.hash;
-    }
+  listChunks(): AsyncIterable<{ hash: string; size: number; refcount: number }> {
+    return contentRows.listChunks(this.db);
   }
 
   // ---- Jobs and maintenance: the SQL is in lease-rows.ts and gc-rows.ts; these only delegate. ----
@@ -445,8 +367,8 @@ export class SqlMetaStore implements MetaStore {
     return userRows.listUsers(this.db);
   }
 
-  setPassword(name: string, passwordHash: string): Promise<void> {
-    return userRows.setPassword(this.db, name, passwordHash);
+  setPassword(name: string, passwordHash: string, digestHa1: string | null): Promise<void> {
+    return userRows.setPassword(this.db, name, passwordHash, digestHa1);
   }
 
   updateUser(name: string, changes: UserChanges): Promise<UserRow> {
@@ -476,137 +398,30 @@ export class SqlMetaStore implements MetaStore {
   revokeToken(userName: string, tokenHash: string): Promise<boolean> {
     return userRows.revokeToken(this.db, userName, tokenHash);
   }
-}
 
-function numericExtent(e: ChunkExtent): ChunkExtent {
-  return { hash: e.hash, offset: Number(e.offset), length: Number(e.length) };
-}
+  // ---- Shares and grants: the SQL is in share-rows.ts; these only delegate. ----
 
-async function nodeById(db: SqlExecutor, id: number): Promise<NodeRow | undefined> {
-  const r = await db.get<NodeRecord>(`${NODE_SELECT} WHERE n.id = ?`, [id]);
-  return r && toNode(r);
-}
-
-async function lookupIn(db: SqlExecutor, parentId: number, name: string): Promise<NodeRow | undefined> {
-  const r = await db.get<NodeRecord>(`${NODE_SELECT} WHERE n.parent_id = ? AND n.name = ?`, [parentId, name]);
-  return r && toNode(r);
-}
-
-async function requireDir(db: SqlExecutor, id: number): Promise<NodeRow> {
-  const node = await nodeById(db, id);
-  if (!node) throw new FsError('ENOENT', 'parent folder does not exist');
-  if (node.kind !== 'dir') throw new FsError('ENOTDIR', `"${node.name}" is not a folder`);
-  return node;
-}
-
-/** A folder's mtime follows its entries (POSIX; clients poll it to notice changes). */
-async function touchDir(db: SqlExecutor, id: number, t: number): Promise<void> {
-  await db.run('UPDATE nodes SET mtime_ms = ?, ctime_ms = ? WHERE id = ?', [t, t, id]);
-}
-
-/**
- * Clears the way for MOVE/COPY onto an existing name: EEXIST without overwrite; EINVAL when the
- * target contains the source (replacing /a with /a/b would delete the source itself).
- */
-async function replaceTarget(db: SqlExecutor, existing: NodeRow, sourceId: number, name: string, overwrite: boolean, t: number): Promise<void> {
-  if (!overwrite) throw new FsError('EEXIST', `"${name}" exists`);
-  if (existing.kind === 'dir' && (await isSameOrBelow(db, sourceId, existing.id))) {
-    throw new FsError('EINVAL', 'cannot replace a folder that contains the source');
+  createShare(name: string, path: string, nowMs: number): Promise<ShareRow> {
+    return this.db.transaction((tx) => shareRows.createShare(tx, name, path, nowMs));
   }
-  await removeTree(db, existing.id, t);
-}
 
-async function refuseInsideItself(db: SqlExecutor, id: number, newParentId: number): Promise<void> {
-  if (await isSameOrBelow(db, newParentId, id)) throw new FsError('EINVAL', 'cannot move or copy a folder into itself');
-}
-
-/** True if node `id` is `ancestorId` or lies below it (walks parent edges up to the root). */
-async function isSameOrBelow(db: SqlExecutor, id: number, ancestorId: number): Promise<boolean> {
-  for (let cur: number | null = id; cur !== null; ) {
-    if (cur === ancestorId) return true;
-    const row: { parent_id: number | null } | undefined = await db.get('SELECT parent_id FROM nodes WHERE id = ?', [cur]);
-    cur = row?.parent_id ?? null;
+  deleteShare(name: string): Promise<void> {
+    return this.db.transaction((tx) => shareRows.deleteShare(tx, name));
   }
-  return false;
-}
 
-/** Inserts a content (or reuses an identical one: same ETag means same bytes) and takes a ref. */
-async function addContent(db: SqlExecutor, c: NewContent): Promise<number> {
-  const same = await db.get<{ id: number }>('SELECT id FROM contents WHERE etag = ? AND size = ? LIMIT 1', [c.etag, c.size]);
-  if (same) {
-    await db.run('UPDATE contents SET refcount = refcount + 1 WHERE id = ?', [same.id]);
-    return Number(same.id);
+  listShares(): Promise<ShareRow[]> {
+    return this.db.transaction((tx) => shareRows.listShares(tx));
   }
-  const row = await db.get<{ id: number }>(
-    'INSERT INTO contents (size, etag, inline_data, refcount) VALUES (?, ?, ?, 1) RETURNING id',
-    [c.size, c.etag, c.inline],
-  );
-  const id = Number(row!.id);
-  let offset = 0;
-  for (let seq = 0; seq < c.chunks.length; seq++) {
-    const ch = c.chunks[seq]!;
-    await db.run(
-      `INSERT INTO chunks (hash, size, refcount, zero_since_ms) VALUES (?, ?, 1, NULL)
-       ON CONFLICT (hash) DO UPDATE SET refcount = chunks.refcount + 1, zero_since_ms = NULL`,
-      [ch.hash, ch.length],
-    );
-    await db.run('INSERT INTO content_chunks (content_id, seq, chunk_hash, "offset", length) VALUES (?, ?, ?, ?, ?)', [
-      id,
-      seq,
-      ch.hash,
-      offset,
-      ch.length,
-    ]);
-    offset += ch.length;
-  }
-  if (offset !== c.size && c.inline === null) throw new FsError('EINVAL', `chunk sizes add to ${offset}, not ${c.size}`);
-  return id;
-}
 
-/** Drops one ref to a content; the last ref deletes it and releases its chunks (I2, I3). */
-async function releaseContent(db: SqlExecutor, contentId: number, t: number, count = 1): Promise<void> {
-  await db.run('UPDATE contents SET refcount = refcount - ? WHERE id = ?', [count, contentId]);
-  const left = await db.get<{ refcount: number }>('SELECT refcount FROM contents WHERE id = ?', [contentId]);
-  if (!left || Number(left.refcount) > 0) return;
-  const uses = await db.all<{ chunk_hash: string; n: number }>(
-    'SELECT chunk_hash, COUNT(*) AS n FROM content_chunks WHERE content_id = ? GROUP BY chunk_hash',
-    [contentId],
-  );
-  for (const u of uses) {
-    await db.run(
-      `UPDATE chunks SET refcount = refcount - ?,
-         zero_since_ms = CASE WHEN refcount - ? = 0 THEN ? ELSE zero_since_ms END
-       WHERE hash = ?`,
-      [u.n, u.n, t, u.chunk_hash],
-    );
+  grantShare(shareName: string, userName: string, rights: ShareRights): Promise<void> {
+    return this.db.transaction((tx) => shareRows.grantShare(tx, shareName, userName, rights));
   }
-  await db.run('DELETE FROM content_chunks WHERE content_id = ?', [contentId]);
-  await db.run('DELETE FROM contents WHERE id = ?', [contentId]);
-}
 
-async function removeTree(db: SqlExecutor, id: number, t: number): Promise<void> {
-  const contents = await db.all<{ content_id: number; n: number }>(
-    `SELECT content_id, COUNT(*) AS n FROM nodes WHERE content_id IS NOT NULL AND id IN (${SUBTREE_IDS}) GROUP BY content_id`,
-    [id],
-  );
-  await db.run(`DELETE FROM props WHERE node_id IN (${SUBTREE_IDS})`, [id]);
-  await db.run(`DELETE FROM nodes WHERE id IN (${SUBTREE_IDS})`, [id]);
-  for (const c of contents) await releaseContent(db, Number(c.content_id), t, Number(c.n));
-}
-
-async function copyTree(db: SqlExecutor, src: NodeRow, parentId: number, name: string, recursive: boolean, t: number): Promise<number> {
-  const row = await db.get<{ id: number }>(
-    `INSERT INTO nodes (parent_id, name, kind, content_id, mtime_ms, birth_ms, ctime_ms, mode, uid, gid, content_type)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-    [parentId, name, src.kind, src.contentId, src.mtimeMs, t, t, src.mode, src.uid, src.gid, src.contentType],
-  );
-  const newId = Number(row!.id);
-  if (src.contentId !== null) await db.run('UPDATE contents SET refcount = refcount + 1 WHERE id = ?', [src.contentId]);
-  // RFC 4918 §9.8.2: dead properties are copied with the resource.
-  await db.run('INSERT INTO props (node_id, ns, name, value) SELECT ?, ns, name, value FROM props WHERE node_id = ?', [newId, src.id]);
-  if (recursive && src.kind === 'dir') {
-    const children = (await db.all<NodeRecord>(`${NODE_SELECT} WHERE n.parent_id = ? ORDER BY n.name`, [src.id])).map(toNode);
-    for (const child of children) await copyTree(db, child, newId, child.name, true, t);
+  revokeShare(shareName: string, userName: string): Promise<boolean> {
+    return this.db.transaction((tx) => shareRows.revokeShare(tx, shareName, userName));
   }
-  return newId;
+
+  sharesOfUser(userName: string): Promise<UserShare[]> {
+    return this.db.transaction((tx) => shareRows.sharesOfUser(tx, userName));
+  }
 }

@@ -1,5 +1,6 @@
 // The SQL of the `users` and `tokens` tables (schema.ts). SqlMetaStore delegates its user and token
-// methods here. Only hashes pass through: auth/password.ts makes them, auth/ (later) checks them.
+// methods here. Only hashes pass through (password hashes, Digest HA1s, token hashes):
+// auth/password.ts makes them, auth/ (later) checks them.
 import { FsError } from '../core/errors.js';
 import type { NewUser, TokenRow, UserChanges, UserRow } from './meta-store.js';
 import type { SqlExecutor } from './sql-driver.js';
@@ -12,6 +13,7 @@ interface UserRecord {
   quota_bytes: number | string | null;
   read_only: number | string;
   created_ms: number | string;
+  digest_ha1: string | null;
 }
 
 interface TokenRecord {
@@ -23,7 +25,7 @@ interface TokenRecord {
   last_used_ms: number | string | null;
 }
 
-const USER_COLUMNS = 'u.id, u.name, u.password_hash, u.home, u.quota_bytes, u.read_only, u.created_ms';
+const USER_COLUMNS = 'u.id, u.name, u.password_hash, u.home, u.quota_bytes, u.read_only, u.created_ms, u.digest_ha1';
 const TOKEN_SELECT = `SELECT t.id, u.name AS user_name, t.token_hash, t.label, t.created_ms, t.last_used_ms
   FROM tokens t JOIN users u ON u.id = t.user_id`;
 
@@ -36,6 +38,7 @@ function toUser(r: UserRecord): UserRow {
     quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes),
     readOnly: Number(r.read_only) !== 0,
     createdMs: Number(r.created_ms),
+    digestHa1: r.digest_ha1,
   };
 }
 
@@ -64,13 +67,14 @@ async function requireUser(db: SqlExecutor, name: string): Promise<UserRow> {
 /** See MetaStore.createUser; run inside one transaction (the check and the insert together). */
 export async function createUser(tx: SqlExecutor, user: NewUser): Promise<UserRow> {
   if (await getUser(tx, user.name)) throw new FsError('EEXIST', `user "${user.name}" exists`);
-  await tx.run('INSERT INTO users (name, password_hash, home, quota_bytes, read_only, created_ms) VALUES (?, ?, ?, ?, ?, ?)', [
+  await tx.run('INSERT INTO users (name, password_hash, home, quota_bytes, read_only, created_ms, digest_ha1) VALUES (?, ?, ?, ?, ?, ?, ?)', [
     user.name,
     user.passwordHash,
     user.home,
     user.quotaBytes,
     user.readOnly ? 1 : 0,
     user.createdMs,
+    user.digestHa1 ?? null,
   ]);
   return (await getUser(tx, user.name))!;
 }
@@ -79,8 +83,9 @@ export async function listUsers(db: SqlExecutor): Promise<UserRow[]> {
   return (await db.all<UserRecord>(`SELECT ${USER_COLUMNS} FROM users u ORDER BY u.name`)).map(toUser);
 }
 
-export async function setPassword(db: SqlExecutor, name: string, passwordHash: string): Promise<void> {
-  const r = await db.run('UPDATE users SET password_hash = ? WHERE name = ?', [passwordHash, name]);
+/** Both secrets change together, so a Digest login never checks an HA1 of an old password. */
+export async function setPassword(db: SqlExecutor, name: string, passwordHash: string, digestHa1: string | null): Promise<void> {
+  const r = await db.run('UPDATE users SET password_hash = ?, digest_ha1 = ? WHERE name = ?', [passwordHash, digestHa1, name]);
   if (r.changes === 0) throw new FsError('ENOENT', `no user "${name}"`);
 }
 
@@ -96,10 +101,11 @@ export async function updateUser(tx: SqlExecutor, name: string, changes: UserCha
   return (await getUser(tx, name))!;
 }
 
-/** See MetaStore.deleteUser; run inside one transaction (tokens first: they reference the user). */
+/** See MetaStore.deleteUser; run inside one transaction (tokens and grants first: they reference the user). */
 export async function deleteUser(tx: SqlExecutor, name: string): Promise<void> {
   const user = await requireUser(tx, name);
   await tx.run('DELETE FROM tokens WHERE user_id = ?', [user.id]);
+  await tx.run('DELETE FROM grants WHERE user_id = ?', [user.id]);
   await tx.run('DELETE FROM users WHERE id = ?', [user.id]);
 }
 

@@ -20,6 +20,17 @@ export interface Stat {
   gid: number | null;
 }
 
+/**
+ * A byte limit on a subtree (a user's quota on their home): a write, truncate, move or copy that
+ * makes the logical bytes under `root` grow past `maxBytes` fails with ENOSPC and changes
+ * nothing. A change that shrinks or keeps the usage is allowed even above the limit.
+ */
+export interface QuotaLimit {
+  /** The limited subtree, a tree path; it must exist. */
+  root: string;
+  maxBytes: number;
+}
+
 export interface WriteOptions {
   /** Last-modified time to record (default: now). */
   mtimeMs?: number;
@@ -31,6 +42,8 @@ export interface WriteOptions {
    * if the file does not exist (If-None-Match: *). Checked again at commit time.
    */
   ifEtag?: string | null;
+  /** The quota this write counts against (checked in the commit; refused early when the size is known). */
+  quota?: QuotaLimit;
 }
 
 export interface WriteResult {

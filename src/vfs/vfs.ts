@@ -1,15 +1,15 @@
 // The Vfs: the one API both fronts (WebDAV, FUSE) use. Paths in, Stats and byte streams out;
 // every change is one metadata transaction over immutable chunks, so it is atomic and cheap.
 import { FsError } from '../core/errors.js';
-import { baseName, normalizePath, parentOf, splitPath, joinPath } from '../core/paths.js';
+import { baseName, isSameOrInside, normalizePath, parentOf, splitPath, joinPath } from '../core/paths.js';
 import type { ChunkStore } from '../chunks/chunk-store.js';
 import type { ChunkingParams } from '../chunks/fastcdc.js';
-import { ROOT_ID, type DeadProp, type MetaStore, type NewContent, type NodeRow, type PropPatch } from '../meta/meta-store.js';
+import { ROOT_ID, type DeadProp, type MetaStore, type NewContent, type NodeRow, type PropPatch, type QuotaLimit as NodeLimit } from '../meta/meta-store.js';
 import { readContentRange, type ContentReaderDeps } from './content-reader.js';
 import { writeContent, type ContentWriterDeps } from './content-writer.js';
 import { rewriteRange, truncateContent } from './partial-update.js';
 import type { FileSystem, SetAttributes, Usage } from './file-system.js';
-import type { ByteRange, ByteSource, Stat, WriteOptions, WriteResult } from './types.js';
+import type { ByteRange, ByteSource, QuotaLimit, Stat, WriteOptions, WriteResult } from './types.js';
 
 export interface VfsOptions {
   chunking: ChunkingParams;
@@ -18,6 +18,18 @@ export interface VfsOptions {
   readAhead: number;
   /** Page size of folder listings (keyset pages keep memory flat for huge folders). */
   listPageSize?: number;
+}
+
+/** The nodes on a path from the root down (Vfs.walk). */
+interface Walked {
+  path: string;
+  chain: NodeRow[];
+}
+
+/** A QuotaLimit whose root was found: the path (for early checks) and the node (for the commit). */
+interface ResolvedQuota {
+  root: string;
+  limit: NodeLimit;
 }
 
 export class Vfs implements FileSystem {
@@ -81,11 +93,13 @@ export class Vfs implements FileSystem {
   /** Replaces (or creates) a file with the bytes of `source`, atomically. */
   async write(path: string, source: ByteSource, opts: WriteOptions = {}): Promise<WriteResult> {
     const p = normalizePath(path);
-    const { parent, existing } = await this.resolveForCreate(p);
+    const { parent, existing, walked } = await this.resolveForCreate(p);
     if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     const expectContentId = this.expectedContent(existing, opts.ifEtag);
+    const quota = await this.resolveQuota(opts.quota, walked);
+    if (opts.expectedSize !== undefined) await this.refuseEarly(quota, p, existing?.size ?? 0, opts.expectedSize);
     const content = await writeContent(this.writer, source, { expectedSize: opts.expectedSize });
-    return this.commitAt(p, parent.id, content, opts, expectContentId);
+    return this.commitAt(p, parent.id, content, opts, expectContentId, quota);
   }
 
   /**
@@ -97,22 +111,28 @@ export class Vfs implements FileSystem {
       throw new FsError('EINVAL', 'offset and length must be non-negative integers');
     }
     const p = normalizePath(path);
-    const { parent, existing } = await this.resolveForCreate(p);
+    const { parent, existing, walked } = await this.resolveForCreate(p);
     if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     const expectContentId = this.expectedContent(existing, opts.ifEtag) ?? existing?.contentId ?? null;
+    const quota = await this.resolveQuota(opts.quota, walked);
+    const oldSize = existing?.size ?? 0;
+    await this.refuseEarly(quota, p, oldSize, Math.max(oldSize, offset + length));
     const content = await rewriteRange(this.writer, this.reader, existing?.contentId ?? null, offset, length, source);
-    return this.commitAt(p, parent.id, content, opts, expectContentId);
+    return this.commitAt(p, parent.id, content, opts, expectContentId, quota);
   }
 
   /** Sets a file's length, dropping bytes past it or appending zeros. */
-  async truncate(path: string, size: number): Promise<Stat> {
+  async truncate(path: string, size: number, opts: { quota?: QuotaLimit } = {}): Promise<Stat> {
     if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL', 'size must be a non-negative integer');
     const p = normalizePath(path);
-    const node = await this.resolve(p);
+    const walked = await this.walk(p);
+    const node = walked.chain.at(-1)!;
     if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
     if (node.size === size) return toStat(p, node);
+    const quota = await this.resolveQuota(opts.quota, walked);
+    await this.refuseEarly(quota, p, node.size, size);
     const content = await truncateContent(this.writer, this.reader, node.contentId!, node.size, size);
-    return (await this.commitAt(p, node.parentId!, content, {}, node.contentId)).stat;
+    return (await this.commitAt(p, node.parentId!, content, {}, node.contentId, quota)).stat;
   }
 
   async mkdir(path: string, opts: { parents?: boolean } = {}): Promise<Stat> {
@@ -143,23 +163,31 @@ export class Vfs implements FileSystem {
     await this.meta.remove((await this.resolve(p)).id, opts.recursive ?? false);
   }
 
-  async move(from: string, to: string, opts: { overwrite?: boolean } = {}): Promise<{ stat: Stat; replaced: boolean }> {
+  /** `quota`: the limit of the destination's subtree; bytes moved into it from outside count (ENOSPC). */
+  async move(from: string, to: string, opts: { overwrite?: boolean; quota?: QuotaLimit } = {}): Promise<{ stat: Stat; replaced: boolean }> {
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (src === '/' || dst === '/') throw new FsError('EINVAL', 'the root cannot be moved or replaced');
     const node = await this.resolve(src);
-    const { parent, existing } = await this.resolveForCreate(dst);
-    const moved = await this.meta.move(node.id, parent.id, baseName(dst), opts.overwrite ?? false);
+    const { parent, existing, walked } = await this.resolveForCreate(dst);
+    const limits = limitsOf(await this.resolveQuota(opts.quota, walked));
+    const moved = await this.meta.move(node.id, parent.id, baseName(dst), opts.overwrite ?? false, limits);
     return { stat: toStat(dst, moved), replaced: existing !== undefined && existing.id !== node.id };
   }
 
-  async copy(from: string, to: string, opts: { overwrite?: boolean; recursive?: boolean } = {}): Promise<{ stat: Stat; replaced: boolean }> {
+  /** `quota`: the limit of the destination's subtree; the copy's bytes count in full (ENOSPC). */
+  async copy(
+    from: string,
+    to: string,
+    opts: { overwrite?: boolean; recursive?: boolean; quota?: QuotaLimit } = {},
+  ): Promise<{ stat: Stat; replaced: boolean }> {
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (dst === '/') throw new FsError('EINVAL', 'the root cannot be replaced');
     const node = await this.resolve(src);
-    const { parent, existing } = await this.resolveForCreate(dst);
-    const copied = await this.meta.copy(node.id, parent.id, baseName(dst), opts.overwrite ?? false, opts.recursive ?? true);
+    const { parent, existing, walked } = await this.resolveForCreate(dst);
+    const limits = limitsOf(await this.resolveQuota(opts.quota, walked));
+    const copied = await this.meta.copy(node.id, parent.id, baseName(dst), opts.overwrite ?? false, opts.recursive ?? true, limits);
     return { stat: toStat(dst, copied), replaced: existing !== undefined };
   }
 
@@ -183,13 +211,25 @@ export class Vfs implements FileSystem {
     return { usedBytes: await this.meta.usedBytes(), availableBytes: null };
   }
 
+  /** Logical bytes at a path: a file's size, or every file below a folder (one row read). */
+  async treeBytes(path: string): Promise<number> {
+    return this.meta.treeBytes((await this.resolve(normalizePath(path))).id);
+  }
+
   /** All operations or none (RFC 4918 §9.2). */
   async patchProps(path: string, ops: PropPatch[]): Promise<void> {
     await this.meta.patchProps((await this.resolve(normalizePath(path))).id, ops);
   }
 
   /** Points the path at a content that is already durable (the one metadata transaction). */
-  private async commitAt(p: string, parentId: number, content: NewContent, opts: WriteOptions, expectContentId: number | null | undefined): Promise<WriteResult> {
+  private async commitAt(
+    p: string,
+    parentId: number,
+    content: NewContent,
+    opts: WriteOptions,
+    expectContentId: number | null | undefined,
+    quota: ResolvedQuota | undefined,
+  ): Promise<WriteResult> {
     const { node, created } = await this.meta.commitFile({
       parentId,
       name: baseName(p),
@@ -197,27 +237,62 @@ export class Vfs implements FileSystem {
       mtimeMs: opts.mtimeMs ?? this.now(),
       contentType: opts.contentType,
       expectContentId,
+      limits: limitsOf(quota),
     });
     return { stat: toStat(p, node), created };
   }
 
-  /** Walks the edges from the root; ENOENT for a missing node, ENOTDIR for a file mid-path. */
+  /**
+   * Finds a quota's root, on the path already `walked` when it lies there (the usual case: a write
+   * in the user's home); ENOENT when it is missing (fail closed: nothing is written unlimited).
+   */
+  private async resolveQuota(quota: QuotaLimit | undefined, walked: Walked): Promise<ResolvedQuota | undefined> {
+    if (!quota) return undefined;
+    if (!Number.isSafeInteger(quota.maxBytes) || quota.maxBytes < 0) throw new FsError('EINVAL', 'a quota must be a non-negative integer');
+    const root = normalizePath(quota.root);
+    const node = isSameOrInside(walked.path, root) ? walked.chain[splitPath(root).length]! : await this.resolve(root);
+    return { root, limit: { nodeId: node.id, maxBytes: quota.maxBytes } };
+  }
+
+  /**
+   * Refuses, before any chunk is uploaded, a change of the file at `p` from `oldSize` to `newSize`
+   * bytes that the commit's check would refuse anyway: it saves uploading a body that cannot be
+   * kept. The commit's check stays the guarantee (other writers may change usage meanwhile).
+   */
+  private async refuseEarly(quota: ResolvedQuota | undefined, p: string, oldSize: number, newSize: number): Promise<void> {
+    if (!quota || newSize <= oldSize || !isSameOrInside(p, quota.root)) return;
+    const used = await this.meta.treeBytes(quota.limit.nodeId);
+    if (used - oldSize + newSize > quota.limit.maxBytes) {
+      throw new FsError('ENOSPC', `quota exceeded: ${newSize - oldSize} more bytes would bring ${quota.root} to ${used - oldSize + newSize} bytes, over its limit of ${quota.limit.maxBytes}`);
+    }
+  }
+
   private async resolve(p: string): Promise<NodeRow> {
+    return (await this.walk(p)).chain.at(-1)!;
+  }
+
+  /**
+   * Walks the edges from the root; ENOENT for a missing node, ENOTDIR for a file mid-path. Keeps
+   * every node on the way (root first), so a quota root above `p` needs no second walk.
+   */
+  private async walk(p: string): Promise<Walked> {
     let node = await this.meta.getNode(ROOT_ID);
     if (!node) throw new FsError('EIO', 'metadata store has no root');
+    const chain = [node];
     for (const name of splitPath(p)) {
       if (node.kind !== 'dir') throw new FsError('ENOTDIR', `a component of ${p} is a file`);
       const next: NodeRow | undefined = await this.meta.lookup(node.id, name);
       if (!next) throw new FsError('ENOENT', `${p} does not exist`);
-      node = next;
+      chain.push((node = next));
     }
-    return node;
+    return { path: p, chain };
   }
 
-  private async resolveForCreate(p: string): Promise<{ parent: NodeRow; existing: NodeRow | undefined }> {
-    const parent = await this.resolve(parentOf(p));
+  private async resolveForCreate(p: string): Promise<{ parent: NodeRow; existing: NodeRow | undefined; walked: Walked }> {
+    const walked = await this.walk(parentOf(p));
+    const parent = walked.chain.at(-1)!;
     if (parent.kind !== 'dir') throw new FsError('ENOTDIR', `${parentOf(p)} is not a folder`);
-    return { parent, existing: p === '/' ? parent : await this.meta.lookup(parent.id, baseName(p)) };
+    return { parent, existing: p === '/' ? parent : await this.meta.lookup(parent.id, baseName(p)), walked };
   }
 
   private expectedContent(existing: NodeRow | undefined, ifEtag: string | null | undefined): number | null | undefined {
@@ -240,6 +315,10 @@ export class Vfs implements FileSystem {
       throw err;
     }
   }
+}
+
+function limitsOf(quota: ResolvedQuota | undefined): NodeLimit[] | undefined {
+  return quota && [quota.limit];
 }
 
 function toStat(path: string, n: NodeRow): Stat {

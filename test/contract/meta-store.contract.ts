@@ -1,20 +1,9 @@
 // The MetaStore contract suite, run against every implementation (SQLite now, PostgreSQL later).
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { FsError } from '../../src/core/errors.js';
-import { ROOT_ID, type LockRow, type MetaStore, type NewContent, type NewUser } from '../../src/meta/meta-store.js';
-
-const chunked = (hashes: [string, number][], etag = hashes.map((h) => h[0]).join('+')): NewContent => ({
-  size: hashes.reduce((n, h) => n + h[1], 0),
-  etag,
-  inline: null,
-  chunks: hashes.map(([hash, length]) => ({ hash, length })),
-});
-const inline = (text: string): NewContent => ({ size: Buffer.byteLength(text), etag: `i-${text}`, inline: Buffer.from(text), chunks: [] });
-
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => err instanceof FsError && err.code === code);
-}
+import { ROOT_ID, type LockRow, type MetaStore, type NewUser } from '../../src/meta/meta-store.js';
+import { chunked, inline, rejectsCode } from '../helpers/meta-rows.js';
+import { quotaContract, shareContract, treeBytesContract } from './meta-tenancy.contract.js';
 
 export function metaStoreContract(name: string, factory: () => Promise<MetaStore>): void {
   describe(`MetaStore contract: ${name}`, () => {
@@ -189,6 +178,9 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
     describe('job leases', () => leaseContract(() => m));
     describe('garbage collection rows', () => gcRowsContract(() => m));
     describe('users and tokens', () => userRowsContract(() => m));
+    describe('folder byte totals', () => treeBytesContract(() => m));
+    describe('quota limits', () => quotaContract(() => m));
+    describe('shares and grants', () => shareContract(() => m));
   });
 }
 
@@ -454,6 +446,7 @@ function userRowsContract(store: () => MetaStore): void {
       quotaBytes: 5 * 2 ** 40, // beyond 32 bits: a bigint column
       readOnly: true,
       createdMs: 1000,
+      digestHa1: null,
     });
     await m.createUser(newUser('alice'));
     assert.deepEqual(await m.getUser('bob'), bob);
@@ -478,9 +471,9 @@ function userRowsContract(store: () => MetaStore): void {
   it('changes passwords and settings, ENOENT for a missing user', async () => {
     const m = store();
     await m.createUser(newUser('alice', { quotaBytes: 100 }));
-    await m.setPassword('alice', 'scrypt$new');
+    await m.setPassword('alice', 'scrypt$new', null);
     assert.equal((await m.getUser('alice'))?.passwordHash, 'scrypt$new');
-    await rejectsCode(m.setPassword('nobody', 'x'), 'ENOENT');
+    await rejectsCode(m.setPassword('nobody', 'x', null), 'ENOENT');
 
     let u = await m.updateUser('alice', { readOnly: true });
     assert.deepEqual([u.home, u.quotaBytes, u.readOnly], ['/home/alice', 100, true]);
@@ -490,6 +483,21 @@ function userRowsContract(store: () => MetaStore): void {
     assert.deepEqual(await m.getUser('alice'), u);
     assert.equal(u.passwordHash, 'scrypt$new');
     await rejectsCode(m.updateUser('nobody', { readOnly: true }), 'ENOENT');
+  });
+
+  it('keeps a Digest HA1 only when given, and replaces it with the password', async () => {
+    const m = store();
+    const alice = await m.createUser(newUser('alice', { digestHa1: 'ha1-old' }));
+    assert.equal(alice.digestHa1, 'ha1-old');
+    await m.setPassword('alice', 'scrypt$new', 'ha1-new');
+    assert.deepEqual([(await m.getUser('alice'))?.passwordHash, (await m.getUser('alice'))?.digestHa1], ['scrypt$new', 'ha1-new']);
+    // Digest switched off: the HA1 (password-equivalent for its realm) goes with the next password.
+    await m.setPassword('alice', 'scrypt$newer', null);
+    assert.equal((await m.getUser('alice'))?.digestHa1, null);
+    assert.equal((await m.listUsers())[0]?.digestHa1, null);
+    await m.createToken('alice', 'h-d', null, 1);
+    await m.setPassword('alice', 'scrypt$newest', 'ha1-3');
+    assert.equal((await m.userByTokenHash('h-d'))?.digestHa1, 'ha1-3');
   });
 
   it('stores tokens by hash and finds their user', async () => {

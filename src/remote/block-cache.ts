@@ -1,8 +1,10 @@
 // The local block cache of remote file contents: fixed-size blocks on disk under
 // `<dir>/<key[0..2]>/<key>.<index>`, where the key names one version of one file (server URL, path
-// and ETag), indexed in memory by lru-cache and bounded in bytes. A block file is written under a
-// temporary name and renamed, so a file with a final name is always whole; blocks left by an
-// earlier session are indexed again at open (oldest first) and serve the same versions again.
+// and ETag), indexed in memory by lru-cache and bounded in bytes, with the most recently used
+// blocks also kept in memory (a FUSE reader asks for 128 KiB at a time: eight reads of each 1 MiB
+// block should not read it from disk eight times). A block file is written under a temporary name
+// and renamed, so a file with a final name is always whole; blocks left by an earlier session are
+// indexed again at open (oldest first) and serve the same versions again.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +26,8 @@ export function versionKey(server: string, path: string, etag: string): string {
 export class BlockCache {
   /** Block file name (`<key>.<index>`) → bytes. */
   private readonly index: LRUCache<string, number>;
+  /** The hottest blocks' bytes, by block file name; always a subset of `index`. */
+  private readonly memory: LRUCache<string, Buffer>;
   /** Version key → its block indexes in the cache, so a stale version can be dropped at once. */
   private readonly versions = new Map<string, Set<number>>();
   private readonly writes = new Set<Promise<void>>();
@@ -33,20 +37,24 @@ export class BlockCache {
   private constructor(
     private readonly dir: string,
     readonly maxBytes: number,
+    memoryBytes: number,
   ) {
+    this.memory = new LRUCache<string, Buffer>({ maxSize: Math.max(memoryBytes, 1), sizeCalculation: (b) => Math.max(b.length, 1) });
     this.index = new LRUCache<string, number>({
       maxSize: Math.max(maxBytes, 1),
       sizeCalculation: (n) => Math.max(n, 1),
       dispose: (_size, name, reason) => {
         if (reason === 'set') return; // the same block stored again: the file is already the new one
+        this.memory.delete(name);
         this.forgetName(name);
         unlink(this.fileOf(name)).catch(() => undefined);
       },
     });
   }
 
-  static async open(dir: string, maxBytes: number): Promise<BlockCache> {
-    const cache = new BlockCache(dir, maxBytes);
+  /** `memoryBytes` of the most recently used blocks are also kept in memory (default 32 MiB). */
+  static async open(dir: string, maxBytes: number, memoryBytes = 32 * 1024 * 1024): Promise<BlockCache> {
+    const cache = new BlockCache(dir, maxBytes, Math.min(memoryBytes, maxBytes));
     await mkdir(dir, { recursive: true });
     await cache.rescan();
     return cache;
@@ -59,10 +67,16 @@ export class BlockCache {
       this.misses++;
       return undefined;
     }
+    const hot = this.memory.get(name);
+    if (hot?.length === length) {
+      this.hits++;
+      return hot;
+    }
     try {
       const data = await readFile(this.fileOf(name));
       if (data.length === length) {
         this.hits++;
+        this.memory.set(name, data);
         return data;
       }
     } catch {
@@ -85,6 +99,7 @@ export class BlockCache {
         await writeFile(tmp, data);
         await rename(tmp, file);
         this.remember(name, data.length);
+        if (this.index.has(name)) this.memory.set(name, data);
       } catch {
         await unlink(tmp).catch(() => undefined);
       }
@@ -92,6 +107,11 @@ export class BlockCache {
     this.writes.add(write);
     void write.finally(() => this.writes.delete(write));
     return write;
+  }
+
+  /** Whether a block is cached, without touching its recency or reading it. */
+  has(version: string, i: number): boolean {
+    return this.index.has(`${version}.${i}`);
   }
 
   /** Drops every block of a version (the file changed or went away). */

@@ -113,6 +113,7 @@ export class BlockReader {
   private readAhead(file: FileVersion, version: string, from: number, count: number): void {
     const blocks = Math.ceil(file.size / this.opts.blockBytes);
     for (let i = from; i < Math.min(blocks, from + count); i++) {
+      if (this.cache?.has(version, i) || this.inflight.has(`${version}.${i}`)) continue;
       this.block(file, version, i).catch((err: unknown) => this.log.debug({ err, path: file.path, block: i }, 'read-ahead failed'));
     }
   }
@@ -125,19 +126,18 @@ export class BlockReader {
     const offset = i * this.opts.blockBytes;
     const length = Math.min(this.opts.blockBytes, file.size - offset);
     if (length <= 0) return Promise.reject(new FsError('EINVAL', `block ${i} is past the end of ${file.path}`));
-    const load = (async () => {
+    const loaded = (async () => {
       const hit = await this.cache?.get(version, i, length);
-      if (hit) return hit;
+      if (hit) return { data: hit, stored: undefined };
       const data = await this.fetch(file, offset, length);
-      // Stays in flight until it is on disk, so no reader finds it in neither place.
-      await this.cache?.put(version, i, data);
-      return data;
+      return { data, stored: this.cache?.put(version, i, data) };
     })();
+    const load = loaded.then((r) => r.data);
     this.inflight.set(key, load);
-    load.then(
-      () => this.inflight.delete(key),
-      () => this.inflight.delete(key),
-    );
+    // Stays in flight until it is on disk, so no reader finds it in neither place; the reader who
+    // asked has its bytes at once.
+    const settled = () => this.inflight.delete(key);
+    loaded.then((r) => r.stored).then(settled, settled);
     return load;
   }
 

@@ -21,6 +21,7 @@ import { PathIds, within } from './path-ids.js';
 import { DEFAULTS, SILENT_LOG, type RemoteLog, type RemoteOptions } from './remote-options.js';
 import { attributePatch, deadPropsOf, entryOf, ifMatchOf, mtimeValue, ATTR_NS, STAT_PROPS, type RemoteEntry } from './remote-stat.js';
 import { propfindBody, proppatchBody } from './request-xml.js';
+import { spool } from './spool.js';
 import { statusError, type StatusOverrides } from './status-errors.js';
 
 export type { RemoteOptions, RemoteLog } from './remote-options.js';
@@ -72,6 +73,8 @@ export class RemoteFileSystem implements FileSystem {
     private readonly locks: HeldLocks,
     private readonly log: RemoteLog,
     private readonly ownCacheDir: string | undefined,
+    /** Where rewrites are spooled before their PUT. */
+    private readonly spoolDir: string,
   ) {}
 
   /**
@@ -96,7 +99,8 @@ export class RemoteFileSystem implements FileSystem {
     const cache = cacheDir !== undefined && cacheBytes >= blockBytes ? await BlockCache.open(join(cacheDir, 'blocks'), cacheBytes) : undefined;
     const blocks = new BlockReader(http, cache, { blockBytes, readAheadBlocks: opts.readAheadBlocks ?? DEFAULTS.readAheadBlocks }, log);
     const locks = new HeldLocks(http, opts.lockTimeoutS ?? DEFAULTS.lockTimeoutS, log);
-    const fs = new RemoteFileSystem(http, capabilities, cache, blocks, new AttrCache(opts.attrTtlMs ?? DEFAULTS.attrTtlMs), locks, log, ownCacheDir);
+    const spoolDir = cacheDir === undefined ? join(tmpdir(), 'davfs-remote-spool') : join(cacheDir, 'spool');
+    const fs = new RemoteFileSystem(http, capabilities, cache, blocks, new AttrCache(opts.attrTtlMs ?? DEFAULTS.attrTtlMs), locks, log, ownCacheDir, spoolDir);
     try {
       const root = await fs.stat('/');
       if (root.kind !== 'dir') throw new FsError('ENOTDIR', `${http.shownUrl} is not a collection`);
@@ -233,7 +237,7 @@ export class RemoteFileSystem implements FileSystem {
     }
     const end = offset + length;
     const body = concat(this.oldBytes(st, 0, Math.min(offset, st.size)), zeros(Math.max(offset - st.size, 0)), data, this.oldBytes(st, end, st.size));
-    return this.put(p, body, { ...opts, contentType: opts.contentType ?? st.contentType, ifMatch: ifMatch ?? ifMatchOf(st.etag), expectedSize: Math.max(st.size, end) });
+    return this.rewrite(p, body, { ...opts, contentType: opts.contentType ?? st.contentType, ifMatch: ifMatch ?? ifMatchOf(st.etag) });
   }
 
   /** Growing appends zeros (PATCH, or PUT); shrinking PUTs the kept bytes — both conditional on the ETag. */
@@ -248,7 +252,7 @@ export class RemoteFileSystem implements FileSystem {
     // A weak ETag cannot be matched (If-Match compares strongly): then the update is unconditional.
     const ifEtag = ifMatchOf(st.etag) === undefined ? undefined : st.etag!;
     if (size > st.size) return (await this.writeRange(p, st.size, size - st.size, zeros(size - st.size), { ifEtag })).stat;
-    return (await this.put(p, this.oldBytes(st, 0, size), { contentType: st.contentType, ifMatch: ifMatchOf(st.etag), expectedSize: size })).stat;
+    return (await this.rewrite(p, this.oldBytes(st, 0, size), { contentType: st.contentType, ifMatch: ifMatchOf(st.etag) })).stat;
   }
 
   /** MKCOL; with `parents`, missing ancestors first (only when the server says 409). */
@@ -484,6 +488,16 @@ export class RemoteFileSystem implements FileSystem {
     const stat = { ...e.stat, mtimeMs: Math.round(mtimeMs) };
     this.attrs.set(p, { stat, validator: e.validator });
     return stat;
+  }
+
+  /** A PUT of content made from the old version's bytes: spooled locally first (see spool.ts). */
+  private async rewrite(p: string, body: ByteSource, o: { contentType?: string | null; ifMatch?: string; mtimeMs?: number }): Promise<WriteResult> {
+    const local = await spool(this.spoolDir, body);
+    try {
+      return await this.put(p, local.body(), { ...o, expectedSize: local.size });
+    } finally {
+      await local.remove();
+    }
   }
 
   /** Bytes [start, end) of a version read before a rewrite; a change meanwhile is EPRECONDITION. */

@@ -33,13 +33,14 @@ export async function startServeTarget(args: string[] = []): Promise<RemoteTarge
   };
 }
 
-/** `rclone serve webdav DIR` on a free port, optionally with Basic authentication. */
-export function startRclone(dir: string, auth?: { user: string; password: string }): Promise<RemoteTarget> {
+/** `rclone serve webdav DIR` on a free port, optionally with Basic authentication and more flags (e.g. --baseurl). */
+export function startRclone(dir: string, auth?: { user: string; password: string }, extraArgs: string[] = []): Promise<RemoteTarget> {
   const env = { ...process.env };
   // rclone 1.60 fails while AWS_CA_BUNDLE is set (shared/README.md pitfall).
   delete env.AWS_CA_BUNDLE;
   const args = ['serve', 'webdav', dir, '--addr', '127.0.0.1:0', '--config', '/dev/null'];
   if (auth) args.push('--user', auth.user, '--pass', auth.password);
+  args.push(...extraArgs);
   const child = spawn('rclone', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

@@ -8,6 +8,7 @@ import { discard, type DavHttp } from './http-client.js';
 import { within } from './path-ids.js';
 import type { RemoteLog } from './remote-options.js';
 import { lockinfoBody, lockTokenOf } from './request-xml.js';
+import { statusError } from './status-errors.js';
 
 interface Held {
   token: string;
@@ -17,6 +18,8 @@ interface Held {
 
 export class HeldLocks {
   private readonly held = new Map<string, Held>();
+  /** Tokens of locks the server dropped with a DELETE or MOVE by this client: unlock is then a no-op. */
+  private readonly released = new Set<string>();
 
   constructor(
     private readonly http: DavHttp,
@@ -52,16 +55,27 @@ export class HeldLocks {
     return { token, created: res.status === 201 };
   }
 
-  /** Gives up one use of the lock; the last one sends UNLOCK. */
+  /**
+   * Gives up one use of the lock; the last one sends UNLOCK. A lock the server no longer has (it
+   * lapsed, or went with a DELETE or MOVE) is what the caller wants: no error then.
+   */
   async unlock(path: string, token: string): Promise<void> {
+    if (this.released.delete(token)) return;
     const mine = this.held.get(path);
     if (mine?.token === token) {
       if (--mine.uses > 0) return;
       clearInterval(mine.timer);
       this.held.delete(path);
     }
-    const res = await this.http.expect('UNLOCK', path, [200, 204], { headers: { 'Lock-Token': `<${token}>` } }, { 409: 'EINVAL', 412: 'EINVAL' });
+    const res = await this.http.send('UNLOCK', path, { headers: { 'Lock-Token': `<${token}>` } });
     await discard(res);
+    if (res.status === 200 || res.status === 204) return;
+    // RFC 4918 §9.11.1: 409 when the token does not name a lock on the resource; some servers say 412 or 404.
+    if (res.status === 409 || res.status === 412 || res.status === 404) {
+      this.log.debug({ path, status: res.status }, 'UNLOCK of a lock the server no longer has');
+      return;
+    }
+    throw statusError(res.status, `UNLOCK ${path}`);
   }
 
   /**
@@ -87,6 +101,7 @@ export class HeldLocks {
       if (!within(p, path)) continue;
       clearInterval(mine.timer);
       this.held.delete(p);
+      this.released.add(mine.token);
     }
   }
 

@@ -30,8 +30,11 @@ export type { RemoteOptions, RemoteLog } from './remote-options.js';
 export const PARTIAL_UPDATE_TYPE = 'application/x-sabredav-partialupdate';
 /** RFC 4331 §3 lets a server omit quota-available-bytes; davfs-bridge says 2^50 when no quota applies. */
 const NO_QUOTA_FROM = 2 ** 50;
-/** Up to this many entries of one folder, propsOf asks per entry (Depth 0) rather than for the folder. */
-const PROPS_PER_ENTRY_MAX = 4;
+/**
+ * Up to this many entries of one folder, propsOf asks per entry (Depth 0, in parallel) rather than
+ * for the whole folder (Depth 1) — which a caller paging through a huge folder would pay per page.
+ */
+const PROPS_PER_ENTRY_MAX = 16;
 
 const XML = 'application/xml; charset=utf-8';
 const STAT_BODY = propfindBody(STAT_PROPS);
@@ -89,6 +92,8 @@ export class RemoteFileSystem implements FileSystem {
     if (!res.ok) throw statusError(res.status, `OPTIONS ${http.shownUrl}`);
     const dav = (res.headers.get('dav') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     if (!dav.includes('1')) throw new FsError('EIO', `${http.shownUrl} is not a WebDAV server (its OPTIONS answer has no DAV: 1 header)`);
+    // SabreDAV names the extension in DAV (on every resource) and Accept-Patch; its Allow lists PATCH
+    // only on files, so the Allow of the root collection cannot tell.
     const acceptPatch = (res.headers.get('accept-patch') ?? '').toLowerCase();
     const capabilities = { dav, partialUpdate: dav.includes('sabredav-partialupdate') || acceptPatch.includes(PARTIAL_UPDATE_TYPE) };
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFsError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/log.js';
 import { RemoteFileSystem } from '../../src/remote/remote-file-system.js';
 import { bytesOf, readAll } from '../helpers/core.js';
 import { startRecordingProxy } from '../helpers/recording-proxy.js';
@@ -71,7 +72,8 @@ describe('RemoteFileSystem.connect', () => {
       inUrl.username = 'ann';
       inUrl.password = 'pw-right';
       for (const opts of [{ url: target.url, user: 'ann', password: 'pw-right' }, { url: inUrl.toString() }]) {
-        const fs = await RemoteFileSystem.connect({ ...opts, attrTtlMs: 0 });
+        // The process logger (pino) fits RemoteOptions.log as it is.
+        const fs = await RemoteFileSystem.connect({ ...opts, attrTtlMs: 0, log: createLogger('silent') });
         try {
           await fs.mkdir('/sub dir');
           await fs.write('/sub dir/f 1.txt', bytesOf(Buffer.from('under /dav')));

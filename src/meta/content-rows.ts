@@ -72,7 +72,9 @@ export async function addContent(db: SqlExecutor, c: NewContent): Promise<number
 
 /** Drops `count` refs to a content; the last ref deletes it and releases its chunks (I2, I3). */
 export async function releaseContent(db: SqlExecutor, contentId: number, t: number, count = 1): Promise<void> {
-  const left = await db.get<{ refcount: number }>('UPDATE contents SET refcount = refcount - ? WHERE id = ? RETURNING refcount', [count, contentId]);
+  // Not UPDATE … RETURNING: on SQLite it measured slower than the two statements (it fills a temporary table).
+  await db.run('UPDATE contents SET refcount = refcount - ? WHERE id = ?', [count, contentId]);
+  const left = await db.get<{ refcount: number }>('SELECT refcount FROM contents WHERE id = ?', [contentId]);
   if (!left || Number(left.refcount) > 0) return;
   const uses = await db.all<{ chunk_hash: string; n: number }>(
     'SELECT chunk_hash, COUNT(*) AS n FROM content_chunks WHERE content_id = ? GROUP BY chunk_hash',

@@ -84,3 +84,11 @@ export function tokenId(tokenHash: string): string {
 export function randomPassword(): string {
   return randomBytes(18).toString('base64url');
 }
+
+/**
+ * The HTTP Digest secret HA1 = MD5(name:realm:password) (RFC 7616 §3.4.2, algorithm MD5, the one
+ * Windows' WebClient and Finder speak). Stored only when Digest is enabled (config auth.digest).
+ */
+export function digestHa1(name: string, realm: string, password: string): string {
+  return createHash('md5').update(`${name}:${realm}:${password}`, 'utf8').digest('hex');
+}

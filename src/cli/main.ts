@@ -13,6 +13,7 @@ import { registerLocks } from './locks.js';
 import { registerUser } from './user.js';
 import { registerToken } from './token.js';
 import { registerMount } from './mount.js';
+import { registerShare } from './share.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -30,6 +31,7 @@ registerLocks(program);
 registerUser(program);
 registerToken(program);
 registerMount(program);
+registerShare(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`davfs-bridge: ${err.message}`);

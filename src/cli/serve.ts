@@ -9,6 +9,7 @@ import { JobScheduler } from '../jobs/scheduler.js';
 import { SNAPSHOT, standardJobs } from '../jobs/standard-jobs.js';
 import { nodeStatus } from '../jobs/node-status.js';
 import { claimCacheDir } from './cache.js';
+import { serverSecurity } from './serve-security.js';
 
 /** Flags shared by every verb that opens the store (serve now; mount, gc, fsck later). */
 export function addStoreOptions(cmd: Command): Command {
@@ -31,6 +32,10 @@ export interface StoreFlags {
   cacheSize?: string;
   logLevel?: string;
   listen?: string;
+  auth?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSelfSigned?: boolean;
 }
 
 export function configSources(flags: StoreFlags): ConfigSources {
@@ -45,13 +50,22 @@ export function configSources(flags: StoreFlags): ConfigSources {
       'cache.size': flags.cacheSize,
       log_level: flags.logLevel,
       listen: flags.listen,
+      // commander gives `auth: false` for --no-auth and true when absent: only pass the flag's "no".
+      'auth.enabled': flags.auth === false ? 'false' : undefined,
+      'tls.cert': flags.tlsCert,
+      'tls.key': flags.tlsKey,
+      'tls.self_signed': flags.tlsSelfSigned ? 'true' : undefined,
     },
   };
 }
 
 export function registerServe(program: Command): void {
   addStoreOptions(program.command('serve').description('serve the store over WebDAV'))
-    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080) [env DAVFS_LISTEN]')
+    .option('--listen <host:port>', 'address to listen on (default 0.0.0.0:8080) [env DAVFS_LISTEN]')
+    .option('--no-auth', 'no authentication: anyone who reaches the port has the whole tree (behind an authenticating proxy only) [env DAVFS_AUTH_ENABLED=false]')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate [env DAVFS_TLS_CERT]')
+    .option('--tls-key <file>', "the certificate's PEM key [env DAVFS_TLS_KEY]")
+    .option('--tls-self-signed', 'serve HTTPS with a self-signed certificate kept in <data>/tls [env DAVFS_TLS_SELF_SIGNED]')
     .action(async (flags: StoreFlags) => {
       const config = loadConfig(configSources(flags));
       const log = createLogger(config.logLevel);
@@ -61,10 +75,12 @@ export function registerServe(program: Command): void {
       const core = await openCore(config, log);
       const startedMs = Date.now();
       const scheduler = new JobScheduler(standardJobs(core, config.jobs), log);
-      const options = { maxUpload: config.maxUpload, maxXmlBody: config.webdav.maxXmlBody, allowInfiniteDepth: config.webdav.propfindInfinity };
+      const dav = { maxUpload: config.maxUpload, maxXmlBody: config.webdav.maxXmlBody, allowInfiniteDepth: config.webdav.propfindInfinity };
       const status = () => nodeStatus({ cache: core.cache, chunks: core.chunks, scheduler, startedMs });
-      const server = await startServer({ vfs: core.vfs, locks: core.locks, options }, config.listen, log, status);
+      const security = await serverSecurity(config, core.meta, log);
+      const server = await startServer({ tree: { vfs: core.vfs, locks: core.locks }, dav, ...security, listen: config.listen, status }, log);
       scheduler.start();
+      for (const line of security.banner) console.log(line);
       console.log(`davfs-bridge serving ${server.url} (data: ${config.data})`);
       let stopping = false;
       const stop = async (signal: string) => {

@@ -2,9 +2,9 @@
 // (safe beside a running server: users are database rows). Passwords come from stdin or are
 // generated and printed once; only their scrypt hash is stored, and no secret is ever logged.
 import type { Command } from 'commander';
-import { hashPassword, randomPassword } from '../auth/password.js';
+import { digestHa1, hashPassword, randomPassword } from '../auth/password.js';
 import { checkUserName } from '../auth/user-name.js';
-import { loadConfig } from '../config/config.js';
+import { loadConfig, type Config } from '../config/config.js';
 import { formatSize, parseSize } from '../config/size.js';
 import { FsError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
@@ -40,6 +40,11 @@ export function describeUser(u: UserRow): string {
   return `${u.name}\t${u.home}\t${quota}\t${u.readOnly ? 'read-only' : 'read-write'}`;
 }
 
+/** The Digest secret to store beside the hash, only while Digest is on (config/default.yaml auth.digest explains why). */
+function digestSecret(config: Config, name: string, password: string): string | null {
+  return config.auth.digest ? digestHa1(name, config.auth.realm, password) : null;
+}
+
 function printGenerated(name: string, password: string): void {
   // stdout only, never a log: this is the one time the password exists outside the user's head.
   console.log(`password for ${name} (shown once; only its hash is stored): ${password}`);
@@ -59,8 +64,9 @@ export function registerUser(program: Command): void {
       const quotaBytes = parseQuota(flags.quota);
       const { password, generated } = await obtainPassword(flags.passwordStdin === true);
       const passwordHash = await hashPassword(password);
-      const created = await withMetaStore(loadConfig(configSources(flags)), (meta) =>
-        meta.createUser({ name, passwordHash, home, quotaBytes, readOnly: flags.readOnly === true, createdMs: Date.now() }),
+      const config = loadConfig(configSources(flags));
+      const created = await withMetaStore(config, (meta) =>
+        meta.createUser({ name, passwordHash, digestHa1: digestSecret(config, name, password), home, quotaBytes, readOnly: flags.readOnly === true, createdMs: Date.now() }),
       );
       console.log(`user added: ${describeUser(created)}`);
       if (generated) printGenerated(name, password);
@@ -74,8 +80,7 @@ export function registerUser(program: Command): void {
         // Check first, so a typo in the name does not cost a password read and a hash.
         if (!(await meta.getUser(name))) throw new FsError('ENOENT', `no user "${name}"`);
         const { password, generated } = await obtainPassword(flags.passwordStdin === true);
-        // No Digest HA1 yet: the auth layer computes one once Digest is configured.
-        await meta.setPassword(name, await hashPassword(password), null);
+        await meta.setPassword(name, await hashPassword(password), digestSecret(config, name, password));
         console.log(`password of ${name} changed`);
         if (generated) printGenerated(name, password);
       });

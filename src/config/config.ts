@@ -31,6 +31,15 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_WEBDAV_MAX_XML_BODY: 'webdav.max_xml_body',
   DAVFS_WEBDAV_LOCK_MAX_TIMEOUT: 'webdav.lock_max_timeout',
   DAVFS_LOG_LEVEL: 'log_level',
+  DAVFS_AUTH_ENABLED: 'auth.enabled',
+  DAVFS_AUTH_REALM: 'auth.realm',
+  DAVFS_AUTH_DIGEST: 'auth.digest',
+  DAVFS_AUTH_MAX_FAILURES: 'auth.max_failures',
+  DAVFS_AUTH_FAILURE_WINDOW: 'auth.failure_window',
+  DAVFS_AUTH_BLOCK: 'auth.block',
+  DAVFS_TLS_CERT: 'tls.cert',
+  DAVFS_TLS_KEY: 'tls.key',
+  DAVFS_TLS_SELF_SIGNED: 'tls.self_signed',
   DAVFS_JOBS_CACHE_PURGE_ENABLED: 'jobs.cache_purge.enabled',
   DAVFS_JOBS_CACHE_PURGE_CRON: 'jobs.cache_purge.cron',
   DAVFS_JOBS_CACHE_PURGE_HIGH_WATER: 'jobs.cache_purge.high_water',
@@ -102,6 +111,15 @@ const RawConfig = z.strictObject({
     lock_max_timeout: count(1, 7 * 24 * 3600),
   }),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug']),
+  auth: z.strictObject({
+    enabled: bool,
+    realm: z.string().min(1).max(100),
+    digest: bool,
+    max_failures: count(1, 1_000_000),
+    failure_window: duration,
+    block: duration,
+  }),
+  tls: z.strictObject({ cert: z.string(), key: z.string(), self_signed: bool }),
   jobs: z.strictObject({
     cache_purge: job({ high_water: fraction, low_water: fraction }),
     lock_sweep: job({}),
@@ -131,6 +149,10 @@ export interface Config {
   maxUpload: number;
   webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+  /** Who may use the server (src/auth, src/http/authenticate.ts). */
+  auth: { enabled: boolean; realm: string; digest: boolean; maxFailures: number; failureWindowMs: number; blockMs: number };
+  /** Certificate and key files, or a self-signed pair kept in <data>/tls. */
+  tls: { cert: string; key: string; selfSigned: boolean };
   /** Scheduled jobs (src/jobs/), each with a node-cron expression. */
   jobs: {
     /** Purge the cache to lowWater × cache.size when it holds more than highWater × cache.size. */
@@ -201,6 +223,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     maxUpload: c.max_upload,
     webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },
     logLevel: c.log_level,
+    auth: {
+      enabled: c.auth.enabled,
+      realm: c.auth.realm,
+      digest: c.auth.digest,
+      maxFailures: c.auth.max_failures,
+      failureWindowMs: c.auth.failure_window,
+      blockMs: c.auth.block,
+    },
+    tls: { cert: c.tls.cert ? resolve(c.tls.cert) : '', key: c.tls.key ? resolve(c.tls.key) : '', selfSigned: c.tls.self_signed },
     jobs: {
       cachePurge: { enabled: purge.enabled, cron: purge.cron, highWater: purge.high_water, lowWater: purge.low_water },
       lockSweep: { enabled: c.jobs.lock_sweep.enabled, cron: c.jobs.lock_sweep.cron },

@@ -1,6 +1,6 @@
 // What every method handler receives: the Koa context, the core services and the decoded path.
 import type { Context } from 'koa';
-import type { LockManager } from '../locks/lock-manager.js';
+import type { LockService } from '../locks/lock-manager.js';
 import type { FileSystem } from '../vfs/file-system.js';
 
 export interface DavOptions {
@@ -12,18 +12,22 @@ export interface DavOptions {
   allowInfiniteDepth: boolean;
 }
 
-export interface DavServices {
+/** What one request works on: the requesting user's file system and locks (http/session.ts). */
+export interface DavSession {
   vfs: FileSystem;
-  locks: LockManager;
+  locks: LockService;
+  /** The authenticated user, who owns the locks they take (RFC 4918 §6.4); null without authentication. */
+  principal: string | null;
+}
+
+export interface DavServices extends DavSession {
   options: DavOptions;
 }
 
 export interface DavRequest extends DavServices {
   ctx: Context;
-  /** Percent-decoded, normalised path inside the share. */
+  /** Percent-decoded, normalised path inside the user's share. */
   path: string;
-  /** The authenticated user (null until authentication lands). */
-  principal: string | null;
 }
 
 export type MethodHandler = (req: DavRequest) => Promise<void>;

@@ -1,8 +1,8 @@
 // The WebDAV front's entry: decodes the request path, evaluates the If header, dispatches by
 // method through one table, and turns every error into a status with a short reason (never a
 // stack, never a crash).
-import type { Middleware } from 'koa';
-import type { DavRequest, DavServices } from './context.js';
+import type { Context, Middleware } from 'koa';
+import type { DavOptions, DavRequest, DavSession } from './context.js';
 import { DavError } from './dav-error.js';
 import { pathFromUrlPath } from './href.js';
 import { handleCopyMove } from './methods/copy-move.js';
@@ -41,7 +41,8 @@ export interface DavLogger {
   error(obj: object, msg: string): void;
 }
 
-export function davMiddleware(services: DavServices, log: DavLogger): Middleware {
+/** `sessionFor` gives each request the file system and locks of whoever sent it. */
+export function davMiddleware(sessionFor: (ctx: Context) => Promise<DavSession>, options: DavOptions, log: DavLogger): Middleware {
   return async (ctx) => {
     try {
       const handler = METHODS[ctx.method];
@@ -53,7 +54,7 @@ export function davMiddleware(services: DavServices, log: DavLogger): Middleware
       // A fragment is never part of a request target (RFC 9110 §7.1); acting on the path without it
       // would, e.g., DELETE a collection the client did not name (litmus delete_fragment).
       if (ctx.url.includes('#')) throw new DavError(400, 'the request URI contains a fragment');
-      const req: DavRequest = { ...services, ctx, path: pathFromUrlPath(ctx.path), principal: null };
+      const req: DavRequest = { ...(await sessionFor(ctx)), options, ctx, path: pathFromUrlPath(ctx.path) };
       const tokens = ctx.method === 'OPTIONS' ? [] : await evaluateIfHeader(req);
       await handler(req, tokens);
     } catch (err) {

@@ -61,6 +61,9 @@ export interface WriteCheck {
   principal: string | null;
 }
 
+/** What the fronts use of the lock manager (tenancy/user-locks.ts gives each user a view of it). */
+export type LockService = Pick<LockManager, 'lock' | 'refresh' | 'unlock' | 'discover' | 'discoverTree' | 'assertCanWrite' | 'releaseWithin'>;
+
 export interface LockManagerOptions {
   /**
    * Longest timeout granted, in seconds (default 3600); `Infinite` requests get it (§10.7 lets the

@@ -40,22 +40,22 @@ describe('backup and restore (CLI)', () => {
     let server = await startServe(args, { ...ENV, DAVFS_JOBS_SNAPSHOT_ENABLED: 'false' });
     let at = (p: string) => new URL(p, server.url).toString();
     for (const dir of ['/docs', '/docs/deep', '/docs/deep/er', '/empty-folder']) {
-      assert.equal((await fetch(at(dir), { method: 'MKCOL' })).status, 201, dir);
+      assert.equal((await server.fetch(at(dir), { method: 'MKCOL' })).status, 201, dir);
     }
-    for (const [path, body] of FILES) assert.equal((await fetch(at(path), { method: 'PUT', body })).status, 201, path);
-    const patch = await fetch(at('/docs/report.bin'), {
+    for (const [path, body] of FILES) assert.equal((await server.fetch(at(path), { method: 'PUT', body })).status, 201, path);
+    const patch = await server.fetch(at('/docs/report.bin'), {
       method: 'PROPPATCH',
       body: `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>${PROP}</D:prop></D:set></D:propertyupdate>`,
     });
     assert.equal(patch.status, 207);
-    const etag = (await fetch(at('/big.bin'), { method: 'HEAD' })).headers.get('etag');
-    assert.ok((await (await fetch(at('/big.bin'))).arrayBuffer()).byteLength === 1_500_000);
+    const etag = (await server.fetch(at('/big.bin'), { method: 'HEAD' })).headers.get('etag');
+    assert.ok((await (await server.fetch(at('/big.bin'))).arrayBuffer()).byteLength === 1_500_000);
 
     // The status endpoint: cache, store traffic and every job.
-    const health = await fetch(at('/healthz'));
+    const health = await server.fetch(at('/healthz'));
     assert.equal(health.status, 200);
     assert.equal(await health.text(), 'ok');
-    const res = await fetch(at('/.well-known/davfs-bridge/status'));
+    const res = await server.fetch(at('/.well-known/davfs-bridge/status'));
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
     const status = (await res.json()) as StatusBody;
@@ -70,7 +70,7 @@ describe('backup and restore (CLI)', () => {
       ['snapshot', false],
     ]);
     assert.ok(status.jobs.find((j) => j.name === 'gc')!.nextRun !== null);
-    assert.equal((await fetch(at('/.well-known/davfs-bridge/status'), { method: 'PUT', body: 'x' })).status, 405);
+    assert.equal((await server.fetch(at('/.well-known/davfs-bridge/status'), { method: 'PUT', body: 'x' })).status, 405);
 
     assert.equal(await server.stop(), 0);
     assert.deepEqual(snapshots(data), [], 'no snapshot at shutdown when the job is off');
@@ -88,23 +88,23 @@ describe('backup and restore (CLI)', () => {
     assert.equal(restore.code, 0, restore.stderr);
     assert.match(restore.stdout, /^restore: meta\/snapshots\/\S+ → .*meta\.db \(.*schema \d+\) in \S+\n$/);
 
-    server = await startServe(args, ENV);
+    server = await startServe(args, ENV, server);
     at = (p: string) => new URL(p, server.url).toString();
     for (const [path, body] of FILES) {
-      const got = await fetch(at(path));
+      const got = await server.fetch(at(path));
       assert.equal(got.status, 200, path);
       assert.ok(Buffer.from(await got.arrayBuffer()).equals(body), `${path} byte-identical`);
     }
-    assert.equal((await fetch(at('/big.bin'), { method: 'HEAD' })).headers.get('etag'), etag);
-    const find = await fetch(at('/docs/report.bin'), {
+    assert.equal((await server.fetch(at('/big.bin'), { method: 'HEAD' })).headers.get('etag'), etag);
+    const find = await server.fetch(at('/docs/report.bin'), {
       method: 'PROPFIND',
       headers: { Depth: '0' },
       body: '<D:propfind xmlns:D="DAV:"><D:prop><A:colour xmlns:A="urn:a"/></D:prop></D:propfind>',
     });
     assert.match(await find.text(), />blue</);
-    const root = await (await fetch(at('/'), { method: 'PROPFIND', headers: { Depth: '1' } })).text();
+    const root = await (await server.fetch(at('/'), { method: 'PROPFIND', headers: { Depth: '1' } })).text();
     for (const name of ['/docs/', '/empty-folder/', '/big.bin']) assert.ok(root.includes(`<D:href>${name}</D:href>`), name);
-    const after = (await (await fetch(at('/.well-known/davfs-bridge/status'))).json()) as StatusBody;
+    const after = (await (await server.fetch(at('/.well-known/davfs-bridge/status'))).json()) as StatusBody;
     assert.ok(after.chunks.bytesFromStore >= 1_800_000, 'the chunks came from the bucket (the cache was deleted)');
 
     // Snapshots at shutdown (the job is on by default).

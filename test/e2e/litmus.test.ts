@@ -19,7 +19,7 @@ describe('litmus', () => {
 
   for (const suite of ['basic', 'copymove', 'props', 'locks', 'http']) {
     it(`${suite}: no failures`, async () => {
-      const r = await runLitmus(server.url, suite);
+      const r = await runLitmus(server.url, suite, [server.admin!.user, server.admin!.password]);
       assert.ok(r.run > 0, `${suite} ran no test`);
       assert.equal(r.failed, 0, `${suite}: ${r.problems.join('\n')}`);
       // Warnings are reported, not failed: each remaining one is a deliberate RFC reading

@@ -15,7 +15,7 @@ describe('locks CLI', () => {
     // to wait out before the sweep.
     const timeoutMs = 6000;
     const lockedAt = Date.now();
-    const res = await fetch(new URL('/l.txt', server.url), {
+    const res = await server.fetch(new URL('/l.txt', server.url), {
       method: 'LOCK',
       headers: { Timeout: `Second-${timeoutMs / 1000}` },
       body: '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',

@@ -29,7 +29,17 @@ describe('native clients', () => {
     writeFileSync(join(tree, 'a/b/ünïcode name.txt'), 'x'.repeat(50_000));
     writeFileSync(join(tree, 'a/b/empty'), '');
     // rclone 1.60's S3 code path fails while AWS_CA_BUNDLE is set (shared/README.md pitfall).
-    const env: NodeJS.ProcessEnv = { ...process.env, RCLONE_CONFIG_DAV_TYPE: 'webdav', RCLONE_CONFIG_DAV_URL: server.url, RCLONE_CONFIG_DAV_VENDOR: 'other' };
+    const { user, password } = server.admin!;
+    // rclone takes passwords only in its obscured form.
+    const pass = (await run('rclone', ['obscure', password])).stdout.trim();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      RCLONE_CONFIG_DAV_TYPE: 'webdav',
+      RCLONE_CONFIG_DAV_URL: server.url,
+      RCLONE_CONFIG_DAV_VENDOR: 'other',
+      RCLONE_CONFIG_DAV_USER: user,
+      RCLONE_CONFIG_DAV_PASS: pass,
+    };
     delete env.AWS_CA_BUNDLE;
     const rclone = (...args: string[]) => run('rclone', ['--config', '/dev/null', ...args], { env });
     await rclone('copy', tree, 'dav:up');
@@ -47,7 +57,9 @@ describe('native clients', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cadaver-'));
     writeFileSync(join(dir, 'in.txt'), 'cadaver was here\n');
     const script = ['mkcol cad', 'cd cad', 'put in.txt', 'ls', 'move in.txt renamed.txt', 'get renamed.txt out.txt', 'quit', ''].join('\n');
-    const child = execFile('cadaver', [server.url], { cwd: dir });
+    // cadaver (neon) reads credentials from ~/.netrc instead of prompting on a terminal.
+    writeFileSync(join(dir, '.netrc'), `machine 127.0.0.1 login ${server.admin!.user} password ${server.admin!.password}\n`, { mode: 0o600 });
+    const child = execFile('cadaver', [server.url], { cwd: dir, env: { ...process.env, HOME: dir } });
     child.stdin!.end(script);
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -60,9 +72,10 @@ describe('native clients', () => {
     const dir = mkdtempSync(join(tmpdir(), 'curl-'));
     const file = join(dir, 'c.bin');
     writeFileSync(file, pseudoRandomBytes(200_000, 4));
-    const put = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-T', file, '-H', 'Transfer-Encoding: chunked', new URL('/c.bin', server.url).toString()]);
+    const auth = `${server.admin!.user}:${server.admin!.password}`;
+    const put = await run('curl', ['-s', '-u', auth, '-o', '/dev/null', '-w', '%{http_code}', '-T', file, '-H', 'Transfer-Encoding: chunked', new URL('/c.bin', server.url).toString()]);
     assert.equal(put.stdout, '201');
-    const get = await run('curl', ['-s', '-r', '100-199', new URL('/c.bin', server.url).toString()], { encoding: 'buffer' });
+    const get = await run('curl', ['-s', '-u', auth, '-r', '100-199', new URL('/c.bin', server.url).toString()], { encoding: 'buffer' });
     assert.ok(Buffer.from(get.stdout).equals(readFileSync(file).subarray(100, 200)));
   });
 });

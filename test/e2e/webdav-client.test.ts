@@ -1,20 +1,34 @@
 // Round trip through the `webdav` npm client (the library many Node apps use): folders, files,
-// listings, ranges, copy, move, delete and locks, against the real server.
+// listings, ranges, copy, move, delete and locks, against the real server — over HTTP, and over
+// HTTPS with the self-signed certificate `serve --tls-self-signed` makes (the client trusts exactly
+// that certificate, as a user who checked the printed fingerprint would).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type FileStat, type WebDAVClient } from 'webdav';
 import { pseudoRandomBytes } from '../helpers/core.js';
 import { startServe, type ServerProcess } from '../helpers/server-process.js';
 
-describe('webdav npm client', () => {
+for (const scheme of ['http', 'https'] as const) describe(`webdav npm client over ${scheme}`, () => {
   let server: ServerProcess;
   let client: WebDAVClient;
   before(async () => {
-    server = await startServe(['--data', mkdtempSync(join(tmpdir(), 'davfs-client-'))]);
-    client = createClient(server.url);
+    const data = mkdtempSync(join(tmpdir(), 'davfs-client-'));
+    server = await startServe(['--data', data, ...(scheme === 'https' ? ['--tls-self-signed'] : [])]);
+    assert.ok(server.url.startsWith(`${scheme}://`), server.url);
+    const credentials = { username: server.admin!.user, password: server.admin!.password };
+    if (scheme === 'http') {
+      client = createClient(server.url, credentials);
+      return;
+    }
+    const cert = readFileSync(join(data, 'tls', 'self-signed-cert.pem'), 'utf8');
+    const printed = /fingerprint: (\S+)/.exec(server.output())?.[1];
+    assert.equal(printed, new X509Certificate(cert).fingerprint256, 'serve prints the fingerprint of the certificate it serves');
+    client = createClient(server.url, { ...credentials, httpsAgent: new Agent({ ca: cert }) });
   });
   after(async () => {
     await server.stop();

@@ -23,6 +23,6 @@ export function useDavServer(): DavTestServer {
   const url = (p: string) => new URL(p, server.url).toString();
   return {
     url,
-    dav: (method, p, init = {}) => fetch(url(p), { method, headers: init.headers, body: init.body }),
+    dav: (method, p, init = {}) => server.fetch(url(p), { method, headers: init.headers, body: init.body }),
   };
 }

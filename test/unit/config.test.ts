@@ -24,7 +24,10 @@ describe('config', () => {
   it('uses the embedded default under ./data with nothing set', () => {
     const c = loadConfig({ env: {} });
     assert.equal(c.data, resolve('data'));
-    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(c.listen, { host: '0.0.0.0', port: 8080 }, 'every interface: authentication is on');
+    assert.equal(c.auth.enabled, true);
+    assert.equal(c.auth.digest, false);
+    assert.deepEqual(c.tls, { cert: '', key: '', selfSigned: false });
     assert.equal(c.store, `file://${resolve('data/objects')}`);
     assert.equal(c.meta, `sqlite://${resolve('data/meta.db')}`);
     assert.equal(c.cache.dir, resolve('data/cache'));

@@ -9,6 +9,12 @@ import { JobScheduler } from '../../src/jobs/scheduler.js';
 import { nodeStatus, type NodeStatus } from '../../src/jobs/node-status.js';
 import { CACHE_PURGE, standardJobs } from '../../src/jobs/standard-jobs.js';
 import { makeTestCore, pseudoRandomBytes } from '../helpers/core.js';
+import type { Vfs } from '../../src/vfs/vfs.js';
+
+/** An in-process server over the whole tree, without authentication (this file tests the status endpoint). */
+function serverOptions(vfs: Vfs, locks: LockManager) {
+  return { tree: { vfs, locks }, dav: { maxUpload: 1e9, maxXmlBody: 1e6, allowInfiniteDepth: true }, auth: undefined, tls: undefined, listen: { host: '127.0.0.1', port: 0 } };
+}
 
 const log = pino({ level: 'silent' });
 const STATUS = '/.well-known/davfs-bridge/status';
@@ -31,18 +37,17 @@ describe('status endpoint', () => {
     );
     scheduler.start();
     const startedMs = Date.now();
-    const server = await startServer({ vfs: core.vfs, locks, options: { maxUpload: 1e9, maxXmlBody: 1e6, allowInfiniteDepth: true } }, { host: '127.0.0.1', port: 0 }, log, () =>
-      nodeStatus({ cache: core.cache, chunks: core.chunks, scheduler, startedMs }),
-    );
+    const status = () => nodeStatus({ cache: core.cache, chunks: core.chunks, scheduler, startedMs });
+    const server = await startServer({ ...serverOptions(core.vfs, locks), status }, log);
     const at = (p: string) => new URL(p, server.url).toString();
-    const status = async () => {
+    const statusOf = async () => {
       const res = await fetch(at(STATUS));
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('cache-control'), 'no-store');
       return (await res.json()) as NodeStatus;
     };
     try {
-      let s = await status();
+      let s = await statusOf();
       assert.deepEqual([s.cache.bytes, s.cache.entries, s.cache.limitBytes, s.cache.hitRatio], [0, 0, 1024 * 1024, null]);
       assert.equal(s.chunks.bytesToStore, 0);
       assert.deepEqual(
@@ -64,7 +69,7 @@ describe('status endpoint', () => {
       assert.ok(Buffer.from(await (await fetch(at('/f.bin'))).arrayBuffer()).equals(body));
       await scheduler.runNow(CACHE_PURGE);
 
-      s = await status();
+      s = await statusOf();
       assert.equal(s.chunks.bytesToStore, 200_000);
       // The first GET fetched every chunk once; read-ahead racing the reader may fetch one twice.
       assert.ok(s.chunks.bytesFromStore >= 200_000 && s.chunks.bytesFromStore < 300_000, `${s.chunks.bytesFromStore} from the store`);
@@ -105,7 +110,7 @@ describe('status endpoint', () => {
   it('serves an empty object without a status source', async () => {
     const core = await makeTestCore();
     const locks = new LockManager(core.meta);
-    const server = await startServer({ vfs: core.vfs, locks, options: { maxUpload: 1e9, maxXmlBody: 1e6, allowInfiniteDepth: true } }, { host: '127.0.0.1', port: 0 }, log);
+    const server = await startServer(serverOptions(core.vfs, locks), log);
     try {
       assert.deepEqual(await (await fetch(new URL(STATUS, server.url))).json(), {});
     } finally {

@@ -245,7 +245,7 @@ export class RemoteFileSystem implements FileSystem {
     return this.rewrite(p, body, { ...opts, contentType: opts.contentType ?? st.contentType, ifMatch: ifMatch ?? ifMatchOf(st.etag) });
   }
 
-  /** Growing appends zeros (PATCH, or PUT); shrinking PUTs the kept bytes — both conditional on the ETag. */
+  /** Growing is a partial write at the new end (PATCH, or PUT); shrinking PUTs the kept bytes — both conditional on the ETag. */
   async truncate(path: string, size: number): Promise<Stat> {
     if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL', 'size must be a non-negative integer');
     const p = normalizePath(path);
@@ -256,7 +256,9 @@ export class RemoteFileSystem implements FileSystem {
     if (st.size === size) return st;
     // A weak ETag cannot be matched (If-Match compares strongly): then the update is unconditional.
     const ifEtag = ifMatchOf(st.etag) === undefined ? undefined : st.etag!;
-    if (size > st.size) return (await this.writeRange(p, st.size, size - st.size, zeros(size - st.size), { ifEtag })).stat;
+    // Growing writes one zero byte at the new end: the gap before it is zero-filled by the server
+    // (a PATCH past the end) or by writeRange's rewrite, so no run of zeros crosses the wire.
+    if (size > st.size) return (await this.writeRange(p, size - 1, 1, zeros(1), { ifEtag })).stat;
     return (await this.rewrite(p, this.oldBytes(st, 0, size), { contentType: st.contentType, ifMatch: ifMatchOf(st.etag) })).stat;
   }
 

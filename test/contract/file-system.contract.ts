@@ -286,6 +286,8 @@ export function fileSystemContract(name: string, open: () => Promise<FileSystemU
         assert.equal((await fs.truncate(`${d}/t`, 6)).size, 6);
         assert.deepEqual(await bytes(`${d}/t`), Buffer.concat([Buffer.from('0123'), Buffer.alloc(2)]));
         assert.equal((await fs.truncate(`${d}/t`, 6)).size, 6);
+        assert.equal((await fs.truncate(`${d}/t`, 300_000)).size, 300_000);
+        assert.deepEqual(await bytes(`${d}/t`), Buffer.concat([Buffer.from('0123'), Buffer.alloc(300_000 - 4)]), 'a large growth is zeros');
         assert.equal((await fs.truncate(`${d}/t`, 0)).size, 0);
         assert.equal((await bytes(`${d}/t`)).length, 0);
         const data = pseudoRandomBytes(150_000, 3);

@@ -66,9 +66,10 @@ describe('RemoteFileSystem writes to davfs-bridge (partial updates offered)', ()
     await fs.truncate('/t.bin', 12);
     const grow = proxy.requests.find((r) => r.method === 'PATCH');
     assert.equal(grow?.headers['if-match'], `"${w.stat.etag}"`);
-    assert.equal(grow?.headers['x-update-range'], 'bytes=10-11');
+    assert.equal(grow?.headers['x-update-range'], 'bytes=11-11', 'one zero byte at the new end; the server fills the gap');
     proxy.clear();
     const before = await fs.stat('/t.bin');
+    assert.deepEqual(await contents(fs, '/t.bin'), Buffer.from('0123456789\0\0'));
     await fs.truncate('/t.bin', 3);
     const shrink = proxy.requests.find((r) => r.method === 'PUT');
     assert.equal(shrink?.headers['if-match'], `"${before.etag}"`);

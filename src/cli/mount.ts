@@ -13,7 +13,7 @@ import { FsError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { openCore } from '../app.js';
 import { mountFileSystem } from '../fuse/fuse-mount.js';
-import { unmountMountpoint } from '../fuse/mountpoint.js';
+import { prepareMountpoint, unmountMountpoint } from '../fuse/mountpoint.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import { addStoreOptions, configSources, type StoreFlags } from './serve.js';
 import { claimCacheDir } from './cache.js';
@@ -114,6 +114,8 @@ export function registerMount(program: Command): void {
 async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
   const config = loadConfig(configSources(flags));
   const log = createLogger(config.logLevel);
+  // Refuse a missing or busy mountpoint (and clear a stale one) before opening the store.
+  await prepareMountpoint(resolve(mountpoint), log);
   const target = await openMountFileSystem(flags, config, log);
   let mounted;
   try {

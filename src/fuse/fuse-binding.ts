@@ -65,6 +65,10 @@ export function kernelOptionString(o: KernelOptions): string {
     'negative_timeout=0',
     // The kernel enforces the mode, uid and gid we store (chmod means something).
     'default_permissions',
+    // libfuse keeps the kernel's page cache of a file across opens while its size and mtime are
+    // unchanged (checked by a getattr at each open): repeated reads never reach this process, and
+    // a file changed elsewhere (its mtime moves) is read afresh.
+    'auto_cache',
     `fsname=${o.fsname.replace(/[,\s]/g, '_')}`,
     'subtype=davfs-bridge',
   ];

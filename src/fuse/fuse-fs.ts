@@ -77,8 +77,11 @@ export class FuseFs implements FuseHandlers {
     return { names, attrs };
   }
 
-  async open(path: string): Promise<number> {
+  async open(path: string, _flags?: number): Promise<number> {
     const p = normalizePath(path);
+    // A create not committed yet exists only here (a second descriptor opening it).
+    const pending = this.files.get(p);
+    if (pending && !pending.isCommitted()) return this.files.open(p, () => pending).fh;
     // Close-to-open consistency: an open always sees the latest committed version.
     const st = await this.stat(p, true);
     if (st.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
@@ -230,6 +233,11 @@ export class FuseFs implements FuseHandlers {
       flag: 0,
       namemax: 255,
     };
+  }
+
+  /** Files with at least one handle open. */
+  openFileCount(): number {
+    return this.files.all().length;
   }
 
   /** Commits every open file (shutdown: before unmounting). Resolves with the failures. */

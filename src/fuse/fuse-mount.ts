@@ -53,14 +53,18 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
 
   let unmounting = false;
   let timer: NodeJS.Timeout | undefined;
+  let detached = false;
   const unmountedElsewhere = new Promise<void>((resolve) => {
     timer = setInterval(() => {
       if (unmounting) return;
       void isMounted(mountpoint).then((mounted) => {
-        if (!mounted && !unmounting) {
-          log.info({ mountpoint }, 'unmounted from outside');
-          resolve();
-        }
+        if (mounted || unmounting) return;
+        // After a lazy unmount (umount -l, fusermount -uz) open descriptors keep working until they
+        // are closed: serve them, and stop once the last one is released.
+        const open = ops.openFileCount();
+        if (!detached) log.info({ mountpoint, openFiles: open }, 'unmounted from outside');
+        detached = true;
+        if (open === 0) resolve();
       });
     }, o.watchMs ?? 1000);
     timer.unref();

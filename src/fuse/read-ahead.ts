@@ -11,6 +11,11 @@ import type { FileSystem } from '../vfs/file-system.js';
 const MAX_SKIP = 4 << 20;
 /** Bytes kept behind the last request: two kernel requests in flight may arrive out of order. */
 const KEEP_BEHIND = 1 << 20;
+/**
+ * Bytes pulled from the stream ahead of the last request, in the background: the kernel has at
+ * most two requests in flight, so without this each one would wait for the next chunk's read.
+ */
+const AHEAD = 8 << 20;
 
 export class ReadAhead {
   private body: AsyncGenerator<Buffer> | undefined;
@@ -23,6 +28,9 @@ export class ReadAhead {
   private window: { start: number; data: Buffer }[] = [];
   /** End of the previous request: a request starting there is sequential. */
   private lastEnd = 0;
+  /** The one pull from the stream in progress, and the error of a background pull. */
+  private pulling: Promise<void> | undefined;
+  private pullError: unknown;
   /** Stream (re)starts and exact range reads, for tests and benchmarks. */
   readonly counts = { streams: 0, rangeReads: 0 };
 
@@ -43,9 +51,10 @@ export class ReadAhead {
     try {
       if (!sequential) return await this.rangeRead(path, buf, at, pos, end);
       if (!this.body) await this.start(path, key, pos, size);
-      while (this.bodyPos < end && !this.bodyDone) await this.pull();
+      await this.fill(end);
       const n = this.copy(buf, at, pos, Math.min(end, this.bodyPos));
       this.trim(pos - KEEP_BEHIND);
+      void this.fill(end + AHEAD).catch(() => undefined);
       return n;
     } catch (err) {
       await this.drop();
@@ -60,6 +69,8 @@ export class ReadAhead {
     this.body = undefined;
     this.window = [];
     this.bodyDone = false;
+    this.pullError = undefined;
+    // An async generator queues return() behind a next() in progress.
     if (body) await body.return(undefined).catch(() => undefined);
   }
 
@@ -73,14 +84,32 @@ export class ReadAhead {
     this.window = [];
   }
 
-  private async pull(): Promise<void> {
-    const r = await this.body!.next();
-    if (r.done) {
-      this.bodyDone = true;
-      return;
-    }
-    this.window.push({ start: this.bodyPos, data: r.value });
-    this.bodyPos += r.value.length;
+  /** Pulls until the stream has passed `target` (or ended); throws what a pull failed with. */
+  private async fill(target: number): Promise<void> {
+    while (this.body && this.bodyPos < target && !this.bodyDone && this.pullError === undefined) await this.pull();
+    if (this.pullError !== undefined) throw this.pullError;
+  }
+
+  /** One next() of the stream at a time, shared by a request and the background read-ahead. */
+  private pull(): Promise<void> {
+    const body = this.body!;
+    this.pulling ??= body
+      .next()
+      .then(
+        (r) => {
+          if (body !== this.body) return;
+          if (r.done) this.bodyDone = true;
+          else {
+            this.window.push({ start: this.bodyPos, data: r.value });
+            this.bodyPos += r.value.length;
+          }
+        },
+        (err: unknown) => {
+          if (body === this.body) this.pullError = err;
+        },
+      )
+      .finally(() => (this.pulling = undefined));
+    return this.pulling;
   }
 
   private async rangeRead(path: string, buf: Buffer, at: number, pos: number, end: number): Promise<number> {

@@ -30,7 +30,12 @@ export function tempDir(prefix: string): string {
 
 /** Starts `mount ARGS MOUNTPOINT` and resolves once it printed that it is mounted. */
 export function startMount(mountpoint: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<MountProcess> {
-  mkdirSync(mountpoint, { recursive: true });
+  try {
+    mkdirSync(mountpoint, { recursive: true });
+  } catch (err) {
+    // A stale mount left by a killed mount process: the mount command must clear it itself.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN') throw err;
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'mount', ...args, mountpoint], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,7 +85,7 @@ export interface ShellResult {
 /** Runs `script` in bash (cwd `cwd`), killing it after `timeoutMs`. Never rejects. */
 export function sh(script: string, cwd?: string, timeoutMs = 120_000): Promise<ShellResult> {
   return new Promise((resolve) => {
-    execFile('bash', ['-euo', 'pipefail', '-c', script], { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile('bash', ['-eo', 'pipefail', '-c', script], { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });

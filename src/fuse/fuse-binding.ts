@@ -2,6 +2,7 @@
 // libfuse2 is missing), passes the mount options it would drop, and turns its callback calls
 // into promise-returning handlers whose errors become negative errnos through errno.ts.
 import type { NativeOps, NativeStat, NativeStatfs } from 'fuse-native';
+import { FsError } from '../core/errors.js';
 import { errnoOf } from './errno.js';
 
 export type FuseAttr = NativeStat;
@@ -89,7 +90,14 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, kern
   // timeout false: fuse-native would otherwise answer ETIMEDOUT after 15 s, and a flush that
   // uploads a large file legitimately takes longer.
   const fuse = new DavfsFuse(mountpoint, nativeOps(handlers, onFailure), { timeout: false });
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    fuse.mount((err) =>
+      err
+        ? // fuse-native says only "fuse failed"; libfuse printed the reason on stderr.
+          reject(new FsError('EIO', `could not mount ${mountpoint}: ${err.message} (libfuse's reason is on the line above; is /dev/fuse there?)`))
+        : resolve(),
+    ),
+  );
   return {
     unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve()))),
   };

@@ -2,7 +2,7 @@
 // mount stale, unmount it. A mount whose process was killed stays in the mount table and every
 // access fails with ENOTCONN ("Transport endpoint is not connected") until it is unmounted.
 import { execFile } from 'node:child_process';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { FsError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -65,6 +65,8 @@ export async function prepareMountpoint(mountpoint: string, log: Logger): Promis
   }
   if (!st.isDirectory()) throw new FsError('ENOTDIR', `mountpoint ${mountpoint} is not a folder`);
   if (await isMounted(mountpoint)) throw new FsError('EBUSY', `${mountpoint} is already mounted`);
+  // libfuse 2 refuses a non-empty mountpoint with only "fuse failed" for an answer.
+  if ((await readdir(mountpoint)).length > 0) throw new FsError('ENOTEMPTY', `mountpoint ${mountpoint} is not empty`);
 }
 
 /** `davfs-bridge unmount`: unmounts (refusing while files are open, unless `lazy`); a stale mount always lazily. */

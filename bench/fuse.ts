@@ -1,0 +1,110 @@
+// `npm run bench:fuse`: our FUSE mount against `rclone mount --vfs-cache-mode full` over the same
+// S3 server (s3rver, as test/helpers/s3rver.ts starts it), in one run, runs interleaved. Prints a
+// markdown table of medians. Needs root (drop_caches), fusermount and rclone; a few GiB of disk.
+//   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000)
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { startS3rver } from '../test/helpers/s3rver.js';
+import { randomBytes } from './random-data.js';
+import { ourMount, rcloneMount, type MountUnderTest } from './fuse-mounts.js';
+import { median, printTable, type BenchRow } from './table.js';
+
+const MiB = 1 << 20;
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const sizeMiB = Number(process.env.BENCH_FUSE_MIB ?? 1024);
+const files = Number(process.env.BENCH_FUSE_FILES ?? 10_000);
+
+/** Runs a command to completion; returns its wall time in ms (it must succeed). */
+function run(cmd: string, args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return performance.now() - t;
+}
+
+function dropCaches(): void {
+  spawnSync('sync');
+  writeFileSync('/proc/sys/vm/drop_caches', '3');
+}
+
+/** A child process creates `n` files of 100 bytes in `dir` (write + close each), then stats them. */
+const SMALL_FILES = `
+const fs = require('fs'); const crypto = require('crypto');
+const [dir, n] = [process.argv[1], Number(process.argv[2])];
+fs.mkdirSync(dir);
+const t = performance.now();
+for (let i = 0; i < n; i++) fs.writeFileSync(dir + '/f' + i, crypto.randomBytes(100));
+for (let i = 0; i < n; i++) if (fs.statSync(dir + '/f' + i).size !== 100) throw new Error('bad size');
+console.log(performance.now() - t);
+`;
+
+type Series = Record<string, number[]>;
+
+async function oneRun(m: MountUnderTest, src: string, i: number, s: Series): Promise<void> {
+  const push = (k: string, v: number) => (s[k] ??= []).push(v);
+  const mibps = (ms: number) => sizeMiB / (ms / 1000);
+  const file = `big-${i}`;
+  await m.start();
+  const t = performance.now();
+  push('write', mibps(run('dd', [`if=${src}`, `of=${join(m.mnt, file)}`, 'bs=1M', 'status=none'])));
+  await m.stored(file, { size: sizeMiB * MiB });
+  push('writeStored', mibps(performance.now() - t));
+  await m.stop();
+  m.clearCache();
+  dropCaches();
+  await m.start();
+  const read = () => mibps(run('dd', [`if=${join(m.mnt, file)}`, 'of=/dev/null', 'bs=1M', 'status=none']));
+  push('readCold', read());
+  push('readAgain', read());
+  dropCaches();
+  push('readLocalCache', read());
+  const t0 = performance.now();
+  const small = spawnSync(process.execPath, ['-e', SMALL_FILES, join(m.mnt, `small-${i}`), String(files)], { encoding: 'utf8' });
+  if (small.status !== 0) throw new Error(`small files on ${m.name}: ${small.stderr}`);
+  push('small', files / (Number(small.stdout.trim()) / 1000));
+  await m.stored(`small-${i}`, { count: files });
+  push('smallStored', files / ((performance.now() - t0) / 1000));
+  await m.stop();
+}
+
+const ROWS: [key: string, name: string, unit: string][] = [
+  ['write', `dd write ${sizeMiB} MiB (close returned)`, 'MiB/s'],
+  ['writeStored', `dd write ${sizeMiB} MiB until in the object store`, 'MiB/s'],
+  ['readCold', `dd read ${sizeMiB} MiB, cold (caches emptied, remounted)`, 'MiB/s'],
+  ['readAgain', `dd read ${sizeMiB} MiB again (cached)`, 'MiB/s'],
+  ['readLocalCache', `dd read ${sizeMiB} MiB after drop_caches (local cache only)`, 'MiB/s'],
+  ['small', `${files} small files: create (write+close) + stat`, 'files/s'],
+  ['smallStored', `${files} small files until in the object store`, 'files/s'],
+];
+
+const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'davfs-fuse-bench-'));
+const s3 = await startS3rver();
+const mounts = [ourMount(s3, root), rcloneMount(s3, root)];
+const series = new Map(mounts.map((m) => [m.name, {} as Series]));
+try {
+  const src = join(root, 'random.bin');
+  await pipeline(Readable.from(randomBytes(sizeMiB * MiB, 'fuse-bench')), createWriteStream(src));
+  for (let i = 0; i < runs; i++) {
+    for (const m of mounts) {
+      console.error(`run ${i + 1}/${runs}: ${m.name}`);
+      await oneRun(m, src, i, series.get(m.name)!);
+    }
+  }
+  const rows: BenchRow[] = [];
+  for (const [key, name, unit] of ROWS) {
+    for (const m of mounts) {
+      const v = series.get(m.name)![key] ?? [];
+      rows.push({ name: `${name} — ${m.name}`, median: median(v), unit, runs: v });
+    }
+  }
+  printTable(rows);
+} finally {
+  for (const m of mounts) await m.stop().catch(() => undefined);
+  await s3.stop();
+  rmSync(root, { recursive: true, force: true });
+}

@@ -15,6 +15,8 @@ export interface NodeRow {
   contentId: number | null;
   /** Logical size in bytes (0 for folders). */
   size: number;
+  /** Logical bytes at the node: a file's size, the sum of every file below a folder (schema.ts I7). */
+  treeBytes: number;
   /** Strong ETag of the content (null for folders). */
   etag: string | null;
   mtimeMs: number;

@@ -11,6 +11,7 @@ export interface NodeRecord {
   kind: 'file' | 'dir';
   content_id: number | null;
   size: number | null;
+  tree_bytes: number | null;
   etag: string | null;
   mtime_ms: number;
   birth_ms: number;
@@ -21,7 +22,7 @@ export interface NodeRecord {
   content_type: string | null;
 }
 
-const NODE_COLUMNS = `n.id, n.parent_id, n.name, n.kind, n.content_id, c.size, c.etag, n.mtime_ms, n.birth_ms,
+const NODE_COLUMNS = `n.id, n.parent_id, n.name, n.kind, n.content_id, c.size, n.tree_bytes, c.etag, n.mtime_ms, n.birth_ms,
   n.ctime_ms, n.mode, n.uid, n.gid, n.content_type`;
 export const NODE_SELECT = `SELECT ${NODE_COLUMNS} FROM nodes n LEFT JOIN contents c ON c.id = n.content_id`;
 
@@ -33,6 +34,8 @@ export function toNode(r: NodeRecord): NodeRow {
     kind: r.kind,
     contentId: r.content_id === null ? null : Number(r.content_id),
     size: r.size === null ? 0 : Number(r.size),
+    // A file's own tree_bytes is 0 (I7): its bytes are its size.
+    treeBytes: r.kind === 'dir' ? Number(r.tree_bytes ?? 0) : r.size === null ? 0 : Number(r.size),
     etag: r.etag,
     mtimeMs: Number(r.mtime_ms),
     birthMs: Number(r.birth_ms),

@@ -156,7 +156,7 @@ export class SqlMetaStore implements MetaStore {
       const contentType = req.contentType ?? existing.contentType;
       await tx.run(`UPDATE nodes SET content_id = ?, mtime_ms = ?, ctime_ms = ?, content_type = ? WHERE id = ?`, [contentId, req.mtimeMs, t, contentType, existing.id]);
       if (existing.contentId !== null) await contentRows.releaseContent(tx, existing.contentId, t);
-      return { node: { ...existing, contentId, size, etag, mtimeMs: req.mtimeMs, ctimeMs: t, contentType }, created: false };
+      return { node: { ...existing, contentId, size, treeBytes: size, etag, mtimeMs: req.mtimeMs, ctimeMs: t, contentType }, created: false };
     }
     const contentType = req.contentType ?? null;
     const row = await tx.get<{ id: number }>(
@@ -165,7 +165,23 @@ export class SqlMetaStore implements MetaStore {
       [req.parentId, req.name, contentId, req.mtimeMs, t, t, contentType],
     );
     await addToAncestors(tx, req.parentId, size, t);
-    const node: NodeRow = { id: Number(row!.id), parentId: req.parentId, name: req.name, kind: 'file', contentId, size, etag, mtimeMs: req.mtimeMs, birthMs: t, ctimeMs: t, mode: null, uid: null, gid: null, contentType };
+    const node: NodeRow = {
+      id: Number(row!.id),
+      parentId: req.parentId,
+      name: req.name,
+      kind: 'file',
+      contentId,
+      size,
+      treeBytes: size,
+      etag,
+      mtimeMs: req.mtimeMs,
+      birthMs: t,
+      ctimeMs: t,
+      mode: null,
+      uid: null,
+      gid: null,
+      contentType,
+    };
     return { node, created: true };
   }
 

@@ -26,9 +26,10 @@ interface Walked {
   chain: NodeRow[];
 }
 
-/** A QuotaLimit whose root was found: the path (for early checks) and the node (for the commit). */
+/** A QuotaLimit whose root was found: the path and its usage (for early checks), the node (for the commit). */
 interface ResolvedQuota {
   root: string;
+  usedBytes: number;
   limit: NodeLimit;
 }
 
@@ -97,7 +98,7 @@ export class Vfs implements FileSystem {
     if (existing?.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     const expectContentId = this.expectedContent(existing, opts.ifEtag);
     const quota = await this.resolveQuota(opts.quota, walked);
-    if (opts.expectedSize !== undefined) await this.refuseEarly(quota, p, existing?.size ?? 0, opts.expectedSize);
+    if (opts.expectedSize !== undefined) this.refuseEarly(quota, p, existing?.size ?? 0, opts.expectedSize);
     const content = await writeContent(this.writer, source, { expectedSize: opts.expectedSize });
     return this.commitAt(p, parent.id, content, opts, expectContentId, quota);
   }
@@ -116,7 +117,7 @@ export class Vfs implements FileSystem {
     const expectContentId = this.expectedContent(existing, opts.ifEtag) ?? existing?.contentId ?? null;
     const quota = await this.resolveQuota(opts.quota, walked);
     const oldSize = existing?.size ?? 0;
-    await this.refuseEarly(quota, p, oldSize, Math.max(oldSize, offset + length));
+    this.refuseEarly(quota, p, oldSize, Math.max(oldSize, offset + length));
     const content = await rewriteRange(this.writer, this.reader, existing?.contentId ?? null, offset, length, source);
     return this.commitAt(p, parent.id, content, opts, expectContentId, quota);
   }
@@ -130,7 +131,7 @@ export class Vfs implements FileSystem {
     if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
     if (node.size === size) return toStat(p, node);
     const quota = await this.resolveQuota(opts.quota, walked);
-    await this.refuseEarly(quota, p, node.size, size);
+    this.refuseEarly(quota, p, node.size, size);
     const content = await truncateContent(this.writer, this.reader, node.contentId!, node.size, size);
     return (await this.commitAt(p, node.parentId!, content, {}, node.contentId, quota)).stat;
   }
@@ -213,7 +214,7 @@ export class Vfs implements FileSystem {
 
   /** Logical bytes at a path: a file's size, or every file below a folder (one row read). */
   async treeBytes(path: string): Promise<number> {
-    return this.meta.treeBytes((await this.resolve(normalizePath(path))).id);
+    return (await this.resolve(normalizePath(path))).treeBytes;
   }
 
   /** All operations or none (RFC 4918 §9.2). */
@@ -251,17 +252,18 @@ export class Vfs implements FileSystem {
     if (!Number.isSafeInteger(quota.maxBytes) || quota.maxBytes < 0) throw new FsError('EINVAL', 'a quota must be a non-negative integer');
     const root = normalizePath(quota.root);
     const node = isSameOrInside(walked.path, root) ? walked.chain[splitPath(root).length]! : await this.resolve(root);
-    return { root, limit: { nodeId: node.id, maxBytes: quota.maxBytes } };
+    return { root, usedBytes: node.treeBytes, limit: { nodeId: node.id, maxBytes: quota.maxBytes } };
   }
 
   /**
    * Refuses, before any chunk is uploaded, a change of the file at `p` from `oldSize` to `newSize`
    * bytes that the commit's check would refuse anyway: it saves uploading a body that cannot be
-   * kept. The commit's check stays the guarantee (other writers may change usage meanwhile).
+   * kept. The usage is the one read on the way to the file, so this costs no query; the commit's
+   * check stays the guarantee (other writers may change usage meanwhile).
    */
-  private async refuseEarly(quota: ResolvedQuota | undefined, p: string, oldSize: number, newSize: number): Promise<void> {
+  private refuseEarly(quota: ResolvedQuota | undefined, p: string, oldSize: number, newSize: number): void {
     if (!quota || newSize <= oldSize || !isSameOrInside(p, quota.root)) return;
-    const used = await this.meta.treeBytes(quota.limit.nodeId);
+    const used = quota.usedBytes;
     if (used - oldSize + newSize > quota.limit.maxBytes) {
       throw new FsError('ENOSPC', `quota exceeded: ${newSize - oldSize} more bytes would bring ${quota.root} to ${used - oldSize + newSize} bytes, over its limit of ${quota.limit.maxBytes}`);
     }

@@ -51,6 +51,9 @@ export function treeBytesContract(store: () => MetaStore): void {
     const { a, b, c, x } = await tree(m);
     const f = await m.commitFile({ parentId: c, name: 'f', content: chunked([['t1', 100], ['t2', 20]]), mtimeMs: 1 });
     assert.deepEqual(await totals(m, ROOT_ID, a, b, c, x, f.node.id), [120, 120, 120, 120, 0, 120]);
+    // Node rows carry the same figure, however they are read.
+    assert.deepEqual([f.node.treeBytes, (await m.getNode(a))?.treeBytes, (await m.lookup(b, 'c'))?.treeBytes], [120, 120, 120]);
+    assert.deepEqual((await m.listChildren(ROOT_ID, null, 10)).map((n) => [n.name, n.treeBytes]), [['a', 120], ['x', 0]]);
     await m.commitFile({ parentId: b, name: 'g', content: inline('hello'), mtimeMs: 1 });
     assert.deepEqual(await totals(m, ROOT_ID, a, b, c), [125, 125, 125, 120]);
     // Replacements: larger, smaller, same size.

@@ -18,6 +18,7 @@ export const CODE_OF_STATUS: Readonly<Record<number, FsErrorCode>> = {
   416: 'EINVAL',
   423: 'EBUSY', // locked (RFC 4918 §11.3)
   424: 'EIO', // failed dependency: another part of the request failed
+  429: 'EBUSY', // too many requests (davfs-bridge throttles failed logins): try again later
   507: 'ENOSPC', // insufficient storage (RFC 4918 §11.5): quota or disk
 };
 
@@ -42,6 +43,9 @@ export function unauthorized(url: string, hadCredentials: boolean): FsError {
 /** A network failure (refused, reset, DNS, TLS): EIO naming the server and the cause. */
 export function unreachable(url: string, err: unknown): FsError {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  const text = cause instanceof Error ? `${(cause as NodeJS.ErrnoException).code ?? cause.name}: ${cause.message}` : String(cause);
-  return new FsError('EIO', `cannot reach ${url}: ${text}`, { cause });
+  const code = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.name) : '';
+  const text = cause instanceof Error ? `${code}: ${cause.message}` : String(cause);
+  // Node's fetch takes no per-request CA; the process-wide way is the environment.
+  const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) ? ' (to trust a self-signed or private certificate, start with NODE_EXTRA_CA_CERTS=<its PEM file>)' : '';
+  return new FsError('EIO', `cannot reach ${url}: ${text}${hint}`, { cause });
 }

@@ -18,8 +18,8 @@ export interface RemoteTarget {
 export async function startServeTarget(args: string[] = []): Promise<RemoteTarget & { server: ServerProcess; data: string }> {
   const data = mkdtempSync(join(tmpdir(), 'davfs-remote-serve-'));
   const server = await startServe(['--data', data, ...args]);
-  // Servers with authentication give their first admin; without it there is nothing to pass.
-  const admin = (server as { admin?: { user: string; password: string } }).admin;
+  // A first start with authentication prints its admin; without authentication there is none.
+  const admin = server.admin;
   return {
     url: server.url,
     user: admin?.user,

@@ -53,6 +53,16 @@ describe('RemoteFileSystem.connect', () => {
     }
   });
 
+  it('says how to trust a self-signed certificate', async () => {
+    const target = await startServeTarget(['--tls-self-signed']);
+    try {
+      assert.match(target.url, /^https:/);
+      await failsWith(RemoteFileSystem.connect({ url: target.url, user: target.user, password: target.password }), 'EIO', /SELF_SIGNED_CERT.*NODE_EXTRA_CA_CERTS/);
+    } finally {
+      await target.stop();
+    }
+  });
+
   describe('against rclone with Basic authentication, below a base path', () => {
     let target: RemoteTarget;
     let dir: string;

@@ -20,10 +20,10 @@ export interface VfsOptions {
   listPageSize?: number;
 }
 
-/** The nodes on a path from the root down (Vfs.walk). */
+/** The nodes on a path below the root, top down (Vfs.walk); none for the root itself. */
 interface Walked {
   path: string;
-  chain: NodeRow[];
+  below: NodeRow[];
 }
 
 /** A QuotaLimit whose root was found: the path and its usage (for early checks), the node (for the commit). */
@@ -127,7 +127,7 @@ export class Vfs implements FileSystem {
     if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL', 'size must be a non-negative integer');
     const p = normalizePath(path);
     const walked = await this.walk(p);
-    const node = walked.chain.at(-1)!;
+    const node = await this.endOf(walked);
     if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
     if (node.size === size) return toStat(p, node);
     const quota = await this.resolveQuota(opts.quota, walked);
@@ -251,7 +251,8 @@ export class Vfs implements FileSystem {
     if (!quota) return undefined;
     if (!Number.isSafeInteger(quota.maxBytes) || quota.maxBytes < 0) throw new FsError('EINVAL', 'a quota must be a non-negative integer');
     const root = normalizePath(quota.root);
-    const node = isSameOrInside(walked.path, root) ? walked.chain[splitPath(root).length]! : await this.resolve(root);
+    const depth = splitPath(root).length;
+    const node = depth > 0 && isSameOrInside(walked.path, root) ? walked.below[depth - 1]! : await this.resolve(root);
     return { root, usedBytes: node.treeBytes, limit: { nodeId: node.id, maxBytes: quota.maxBytes } };
   }
 
@@ -270,29 +271,38 @@ export class Vfs implements FileSystem {
   }
 
   private async resolve(p: string): Promise<NodeRow> {
-    return (await this.walk(p)).chain.at(-1)!;
+    return this.endOf(await this.walk(p));
   }
 
   /**
    * Walks the edges from the root; ENOENT for a missing node, ENOTDIR for a file mid-path. Keeps
-   * every node on the way (root first), so a quota root above `p` needs no second walk.
+   * every node on the way, so a quota root above `p` needs no second walk. The root itself is
+   * not read (MetaStore.open creates it, a folder): one query fewer for every path but `/`.
    */
   private async walk(p: string): Promise<Walked> {
-    let node = await this.meta.getNode(ROOT_ID);
-    if (!node) throw new FsError('EIO', 'metadata store has no root');
-    const chain = [node];
+    const below: NodeRow[] = [];
     for (const name of splitPath(p)) {
-      if (node.kind !== 'dir') throw new FsError('ENOTDIR', `a component of ${p} is a file`);
-      const next: NodeRow | undefined = await this.meta.lookup(node.id, name);
+      const parent = below.at(-1);
+      if (parent && parent.kind !== 'dir') throw new FsError('ENOTDIR', `a component of ${p} is a file`);
+      const next = await this.meta.lookup(parent?.id ?? ROOT_ID, name);
       if (!next) throw new FsError('ENOENT', `${p} does not exist`);
-      chain.push((node = next));
+      below.push(next);
     }
-    return { path: p, chain };
+    return { path: p, below };
+  }
+
+  /** The node a walk ended on; the root is read only when the walk is of `/`. */
+  private async endOf(walked: Walked): Promise<NodeRow> {
+    const last = walked.below.at(-1);
+    if (last) return last;
+    const root = await this.meta.getNode(ROOT_ID);
+    if (!root) throw new FsError('EIO', 'metadata store has no root');
+    return root;
   }
 
   private async resolveForCreate(p: string): Promise<{ parent: NodeRow; existing: NodeRow | undefined; walked: Walked }> {
     const walked = await this.walk(parentOf(p));
-    const parent = walked.chain.at(-1)!;
+    const parent = await this.endOf(walked);
     if (parent.kind !== 'dir') throw new FsError('ENOTDIR', `${parentOf(p)} is not a folder`);
     return { parent, existing: p === '/' ? parent : await this.meta.lookup(parent.id, baseName(p)), walked };
   }

@@ -45,13 +45,12 @@ export function toFuseAttr(st: Stat, d: AttrDefaults, live?: { size: number; mti
  */
 export class AttrCache {
   private readonly cache: LRUCache<string, Stat>;
+  private readonly enabled: boolean;
 
   constructor(ttlMs: number, max = 100_000) {
     this.cache = new LRUCache<string, Stat>({ max, ttl: Math.max(ttlMs, 1), ttlAutopurge: false, allowStale: false });
     this.enabled = ttlMs > 0;
   }
-
-  private readonly enabled: boolean;
 
   get(path: string): Stat | undefined {
     return this.enabled ? this.cache.get(path) : undefined;

@@ -8,7 +8,7 @@ import type { Stat } from '../vfs/types.js';
 import { AttrCache, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, toFuseAttr, type AttrDefaults } from './attrs.js';
 import type { FuseAttr, FuseHandlers, FuseStatfs } from './fuse-binding.js';
 import { OpenFile } from './open-file.js';
-import { OpenFiles } from './open-files.js';
+import { OpenFiles, isUnlinkedOpenFile } from './open-files.js';
 
 export interface FuseFsOptions {
   /** Folder for the local files of staged writes (emptied by the caller before mounting). */
@@ -120,19 +120,18 @@ export class FuseFs implements FuseHandlers {
     const h = this.files.handle(fh);
     // A reader closing must not cut another descriptor's streaming write short.
     if (!h.wrote && h.file.isStreaming()) return;
-    await h.file.lock.run(() => h.file.sync());
+    await this.sync(h.file);
   }
 
   async fsync(_path: string, fh: number): Promise<void> {
-    const f = this.files.handle(fh).file;
-    await f.lock.run(() => f.sync());
+    await this.sync(this.files.handle(fh).file);
   }
 
   async release(_path: string, fh: number): Promise<void> {
     const f = this.files.close(this.files.handle(fh));
     if (!f) return;
     try {
-      await f.lock.run(() => f.sync());
+      await this.sync(f);
     } finally {
       await f.dispose();
     }
@@ -244,9 +243,15 @@ export class FuseFs implements FuseHandlers {
   async syncAll(): Promise<{ path: string; err: unknown }[]> {
     const failed: { path: string; err: unknown }[] = [];
     for (const f of this.files.all()) {
-      await f.lock.run(() => f.sync()).catch((err: unknown) => failed.push({ path: f.path, err }));
+      await this.sync(f).catch((err: unknown) => failed.push({ path: f.path, err }));
     }
     return failed;
+  }
+
+  /** Commits what `f` holds, unless it was unlinked while open (nothing can name it any more). */
+  private async sync(f: OpenFile): Promise<void> {
+    if (isUnlinkedOpenFile(f.path)) return;
+    await f.lock.run(() => f.sync());
   }
 
   /**

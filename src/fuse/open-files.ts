@@ -13,6 +13,17 @@ import type { FileSystem } from '../vfs/file-system.js';
 import { OpenFile } from './open-file.js';
 import { ReadAhead } from './read-ahead.js';
 
+/** libfuse's name for an unlinked open file: `.fuse_hidden` and two 8-digit hex numbers. */
+const HIDDEN_NAME = /\/\.fuse_hidden[0-9a-f]{16}$/;
+
+/**
+ * True for a file that was unlinked while open: its writes need no commit (libfuse deletes it at
+ * the last release), which spares uploading a temporary file's data only to delete it.
+ */
+export function isUnlinkedOpenFile(path: string): boolean {
+  return HIDDEN_NAME.test(path);
+}
+
 export class FileHandle {
   /** Set by the first write or ftruncate: only a writer's flush may end a streaming write. */
   wrote = false;

@@ -80,6 +80,23 @@ describe('fuse mount: commands', () => {
     }
   });
 
+  it('a mountpoint whose name has a space (escaped in the mount table) stays mounted and unmounts', { timeout: 120_000 }, async () => {
+    const root = tempDir('space');
+    const mnt = join(root, 'my drive');
+    const mount = await startMount(mnt, ['--data', join(root, 'data')]);
+    try {
+      // The process watches the mount table every second and would stop if it missed its entry.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(mount.child.exitCode, null);
+      assert.equal(await shOk(`echo ok > '${mnt}/f'; cat '${mnt}/f'`), 'ok\n');
+      assert.equal((await runCli(['unmount', mnt])).code, 0);
+      assert.equal(await mount.exited, 0);
+    } finally {
+      await mount.stop();
+      forceUnmount(mnt);
+    }
+  });
+
   it('--daemon detaches once mounted and writes --pid-file; unmount stops it', { timeout: 120_000 }, async () => {
     const root = tempDir('daemon');
     const mnt = join(root, 'mnt');

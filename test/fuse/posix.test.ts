@@ -180,6 +180,24 @@ describe('fuse mount: everyday POSIX', () => {
     await shOk(`for i in $(seq 50); do ls -A ${M()} | grep -q fuse_hidden || exit 0; sleep 0.1; done; ls -A ${M()}; exit 1`);
   });
 
+  it('a file unlinked while open for writing keeps working for its descriptor, then goes', async () => {
+    const out = await shOk(
+      `node -e '
+         const fs = require("fs"); const p = process.argv[1];
+         const fd = fs.openSync(p, "w+");
+         fs.writeSync(fd, "temp data");
+         fs.unlinkSync(p);
+         fs.writeSync(fd, " and more");
+         const buf = Buffer.alloc(100);
+         const n = fs.readSync(fd, buf, 0, 100, 0);
+         console.log(buf.subarray(0, n).toString(), fs.existsSync(p));
+         fs.closeSync(fd);' ${M()}/scratch
+       for i in $(seq 50); do ls -A ${M()} | grep -q fuse_hidden || break; sleep 0.1; done
+       ls -A ${M()} | grep -c fuse_hidden || true`,
+    );
+    assert.equal(out, 'temp data and more false\n0\n');
+  });
+
   it('concurrent readers see the old or the new version while a writer replaces the file', async () => {
     await shOk(
       `head -c 6000000 /dev/urandom > v1; head -c 5000000 /dev/urandom > v2

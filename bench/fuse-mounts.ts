@@ -2,7 +2,7 @@
 // s3:// store) and `rclone mount --vfs-cache-mode full`. Each runs as a child process; `stored`
 // tells how long after a close the data took to reach the object store.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { S3TestServer } from '../test/helpers/s3rver.js';
@@ -44,18 +44,24 @@ async function stopChild(child: ChildProcess | undefined, mnt: string): Promise<
   spawnSync('fusermount', ['-uz', mnt], { stdio: 'ignore' });
 }
 
-export function ourMount(s3: S3TestServer, root: string): MountUnderTest {
-  const mnt = join(root, 'mnt-ours');
-  const cache = join(root, 'ours-cache');
-  const store = `s3://${s3.bucket}/ours?endpoint=${encodeURIComponent(s3.endpoint)}&path_style=true&region=us-east-1&access_key=${s3.accessKeyId}&secret_key=${s3.secretAccessKey}`;
+/**
+ * Ours, durable (a close returns once the chunks are in the store), or with `write_mode:
+ * writeback` (a close returns once they are fsynced in the cache's staging folder, uploaded after).
+ */
+export function ourMount(s3: S3TestServer, root: string, writeBack = false): MountUnderTest {
+  const tag = writeBack ? 'ours-wb' : 'ours';
+  const mnt = join(root, `mnt-${tag}`);
+  const cache = join(root, `${tag}-cache`);
+  const store = `s3://${s3.bucket}/${tag}?endpoint=${encodeURIComponent(s3.endpoint)}&path_style=true&region=us-east-1&access_key=${s3.accessKeyId}&secret_key=${s3.secretAccessKey}`;
   let child: ChildProcess | undefined;
   return {
-    name: 'davfs-bridge mount',
+    name: writeBack ? 'davfs-bridge mount, write_mode writeback' : 'davfs-bridge mount',
     mnt,
     async start() {
       spawnSync('mkdir', ['-p', mnt]);
-      const args = ['--import', 'tsx', CLI, 'mount', '--store', store, '--meta', `sqlite://${join(root, 'ours-meta.db')}`, '--cache-dir', cache, '--cache-size', '4GiB', '--log-level', 'warn', mnt];
-      child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const args = ['--import', 'tsx', CLI, 'mount', '--store', store, '--meta', `sqlite://${join(root, `${tag}-meta.db`)}`, '--cache-dir', cache, '--cache-size', '4GiB', '--log-level', 'warn', mnt];
+      const env = { ...process.env, DAVFS_WRITE_MODE: writeBack ? 'writeback' : 'durable' };
+      child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {
         child!.once('exit', (code) => reject(new Error(`our mount exited with ${code}`)));
         createInterface({ input: child!.stdout! }).on('line', (line) => line.startsWith('davfs-bridge mounted') && resolve());
@@ -63,8 +69,9 @@ export function ourMount(s3: S3TestServer, root: string): MountUnderTest {
     },
     stop: () => stopChild(child, mnt),
     clearCache: () => rmSync(cache, { recursive: true, force: true }),
-    // A close returns once the chunks are in the store and the metadata committed.
-    stored: async () => undefined,
+    // Durable: a close returned once the chunks were in the store. Write-back: uploaded chunks
+    // leave the cache's staging folder (the layout src/chunks/disk-cache.ts documents).
+    stored: () => until(() => !writeBack || readdirSync(join(cache, 'staging')).length === 0, 'staged chunks to upload', 1_200_000, 200),
   };
 }
 

@@ -1,4 +1,5 @@
-// `npm run bench:fuse`: our FUSE mount against `rclone mount --vfs-cache-mode full` over the same
+// `npm run bench:fuse`: our FUSE mount (durable, and with write_mode writeback, which acknowledges
+// writes the way rclone's cache does) against `rclone mount --vfs-cache-mode full` over the same
 // S3 server (s3rver, as test/helpers/s3rver.ts starts it), in one run, runs interleaved. Prints a
 // markdown table of medians. Needs root (drop_caches), fusermount and rclone; a few GiB of disk.
 //   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000)
@@ -84,7 +85,7 @@ const ROWS: [key: string, name: string, unit: string][] = [
 
 const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'davfs-fuse-bench-'));
 const s3 = await startS3rver();
-const mounts = [ourMount(s3, root), rcloneMount(s3, root)];
+const mounts = [ourMount(s3, root), ourMount(s3, root, true), rcloneMount(s3, root)];
 const series = new Map(mounts.map((m) => [m.name, {} as Series]));
 try {
   const src = join(root, 'random.bin');

@@ -9,6 +9,7 @@ import { parseProppatch } from '../xml/parse-request.js';
 import { DAV_NS, type XmlName } from '../xml/xml-name.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, emptyPropElement, escapeXmlText } from '../xml/write-xml.js';
 import { hrefOf } from '../href.js';
+import { MS_NS, WIN32_MTIME, win32MtimeMs } from '../client-mtime.js';
 
 export async function handleProppatch(req: DavRequest, tokens: string[]): Promise<void> {
   const { ctx, vfs, path } = req;
@@ -27,6 +28,11 @@ export async function handleProppatch(req: DavRequest, tokens: string[]): Promis
       o.op === 'set' ? { op: 'set', prop: { ns: o.name.ns, name: o.name.local, value: o.xml } } : { op: 'remove', ns: o.name.ns, name: o.name.local },
     );
     await vfs.patchProps(path, patch);
+    // Windows sets a copied file's time this way: make it the resource's own mtime too (the dead
+    // property stays, for Windows to read back).
+    const win32 = ops.find((o) => o.op === 'set' && o.name.ns === MS_NS && o.name.local === WIN32_MTIME);
+    const mtimeMs = win32 && win32.op === 'set' ? win32MtimeMs(win32.xml) : undefined;
+    if (mtimeMs !== undefined) await vfs.setAttributes(path, { mtimeMs });
     groups.push({ status: '200 OK', names: ops.map((o) => o.name) });
   }
   let xml = `${MULTISTATUS_OPEN}<D:response><D:href>${escapeXmlText(hrefOf(path, stat.kind === 'dir'))}</D:href>`;

@@ -5,6 +5,7 @@ import { checkConditionals } from '../conditional.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../dav-error.js';
 import { guardWrite, memberChange } from '../preconditions.js';
+import { ocMtimeMs } from '../client-mtime.js';
 
 export async function handlePut(req: DavRequest, tokens: string[]): Promise<void> {
   const { ctx, vfs, path } = req;
@@ -17,11 +18,13 @@ export async function handlePut(req: DavRequest, tokens: string[]): Promise<void
   if (expected !== undefined && expected > req.options.maxUpload) throw new DavError(413, 'request body too large');
   const contentType = ctx.get('Content-Type') || null;
   const contentRange = ctx.get('Content-Range');
+  const mtimeMs = ocMtimeMs(ctx);
   try {
     const { stat, created } = contentRange
       ? await putRange(req, contentRange, expected, contentType)
-      : await vfs.write(path, ctx.req, { expectedSize: expected, contentType });
+      : await vfs.write(path, ctx.req, { expectedSize: expected, contentType, mtimeMs });
     ctx.set('ETag', `"${stat.etag}"`);
+    if (mtimeMs !== undefined && !contentRange) ctx.set('X-OC-MTime', 'accepted');
     ctx.status = created ? 201 : 204;
   } catch (err) {
     missingParentToConflict(err);

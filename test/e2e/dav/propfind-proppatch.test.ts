@@ -39,4 +39,24 @@ describe('PROPFIND and PROPPATCH', () => {
     assert.equal((await dav('PROPPATCH', '/pf/', { body: '<<<' })).status, 400);
     assert.equal((await dav('LOCK', '/pf/', { body: '<D:lockinfo xmlns:D="DAV:"><D:locktype><D:write/></D:locktype></D:lockinfo>' })).status, 400);
   });
+
+  it("takes a client's modification time: X-OC-Mtime on PUT, Win32LastModifiedTime by PROPPATCH", async () => {
+    const lastModified = async (path: string) => {
+      const find = await dav('PROPFIND', path, { headers: { Depth: '0' }, body: '<D:propfind xmlns:D="DAV:"><D:prop><D:getlastmodified/></D:prop></D:propfind>' });
+      return /<D:getlastmodified>([^<]*)</.exec(await find.text())?.[1];
+    };
+    const put = await dav('PUT', '/pf/oc.txt', { body: 'x', headers: { 'X-OC-Mtime': '1500000000' } });
+    assert.equal(put.status, 201);
+    assert.equal(put.headers.get('x-oc-mtime'), 'accepted');
+    assert.equal(await lastModified('/pf/oc.txt'), new Date(1_500_000_000_000).toUTCString());
+
+    const when = 'Tue, 02 Jan 2024 03:04:05 GMT';
+    const body = `<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop><Z:Win32LastModifiedTime>${when}</Z:Win32LastModifiedTime></D:prop></D:set></D:propertyupdate>`;
+    assert.equal((await dav('PROPPATCH', '/pf/oc.txt', { body })).status, 207);
+    assert.equal(await lastModified('/pf/oc.txt'), when);
+    // A value that is not a date stays a dead property and changes no time.
+    const junk = body.replace(when, 'not a date');
+    assert.equal((await dav('PROPPATCH', '/pf/oc.txt', { body: junk })).status, 207);
+    assert.equal(await lastModified('/pf/oc.txt'), when);
+  });
 });

@@ -55,7 +55,12 @@ export class FuseFs implements FuseHandlers {
     return toFuseAttr(await this.stat(p), this.o.defaults);
   }
 
-  /** The whole folder in one answer: libfuse 2 buffers it and serves getdents from the buffer. */
+  /**
+   * The whole folder in one answer, read page by page from FileSystem.list: fuse-native's readdir
+   * takes one array (it calls libfuse's filler with offset 0, so libfuse buffers the listing and
+   * serves getdents from it). A folder of N entries is held once per opendir; the attributes go
+   * into the cache, so the lookups of `ls -l` that follow need no store query each.
+   */
   async readdir(path: string): Promise<{ names: string[]; attrs: FuseAttr[] }> {
     const p = normalizePath(path);
     const self = toFuseAttr(await this.stat(p), this.o.defaults);

@@ -18,8 +18,13 @@ import type { FileSystem } from '../vfs/file-system.js';
 import { addStoreOptions, configSources, type StoreFlags } from './serve.js';
 import { claimCacheDir } from './cache.js';
 import { inDaemonChild, reportToParent, startDaemon } from './daemon.js';
+import { openRemote } from './mount-remote.js';
+import type { FileLocker } from '../fuse/write-locks.js';
 
 export interface MountFlags extends StoreFlags {
+  remote?: string;
+  user?: string;
+  passwordFile?: string;
   attrTimeout: string;
   entryTimeout: string;
   attrCache: string;
@@ -37,6 +42,8 @@ export interface MountTarget {
   /** Shown in the "mounted" line and by df (fsname). */
   description: string;
   stagingDir: string;
+  /** Locks held while files are open for writing (remote mode on a class 2 server). */
+  locker?: FileLocker;
   close(): Promise<void>;
 }
 
@@ -44,15 +51,27 @@ export interface MountTarget {
 const STREAM_BUFFER = 16 << 20;
 
 /**
- * The one place that chooses what the mount serves. Today: the local core (store and metadata of
- * the configuration) with its own cache folder. A remote server (--remote) is chosen here too.
+ * The one place that chooses what the mount serves: the local core (store and metadata of the
+ * configuration) with its own cache folder, or a WebDAV server (--remote) with a block cache.
  */
 export async function openMountFileSystem(flags: MountFlags, config: Config, log: Logger): Promise<MountTarget> {
-  const cacheDir = flags.cacheDir !== undefined ? config.cache.dir : `${config.cache.dir}-mount`;
+  const remote = flags.remote;
+  const cacheDir = flags.cacheDir !== undefined ? config.cache.dir : `${config.cache.dir}-${remote ? 'remote' : 'mount'}`;
   await mkdir(cacheDir, { recursive: true });
   // Claimed before the core opens: opening replays the cache's staging area.
   const releaseCache = await claimCacheDir(cacheDir, log);
   try {
+    if (remote) {
+      const target = await openRemote({ ...flags, remote }, cacheDir, config, log);
+      return {
+        ...target,
+        stagingDir: join(cacheDir, 'open-files'),
+        close: async () => {
+          await target.close();
+          await releaseCache();
+        },
+      };
+    }
     const core = await openCore({ ...config, cache: { ...config.cache, dir: cacheDir } }, log);
     return {
       fs: core.vfs,
@@ -71,6 +90,9 @@ export async function openMountFileSystem(flags: MountFlags, config: Config, log
 
 export function registerMount(program: Command): void {
   addStoreOptions(program.command('mount').argument('<mountpoint>', 'an existing empty folder').description('mount the store as a FUSE drive'))
+    .option('--remote <url>', 'mount this WebDAV server (davfs-bridge or any class 2 server) instead of the local store')
+    .option('--user <name>', 'with --remote: log in as NAME; the password comes from --password-file, DAVFS_PASSWORD or a prompt (DAVFS_TOKEN: a bearer token instead)')
+    .option('--password-file <file>', 'with --remote: read the password from this file')
     .option('--attr-timeout <seconds>', 'seconds the kernel caches file attributes', '1')
     .option('--entry-timeout <seconds>', 'seconds the kernel caches names', '1')
     .option('--attr-cache <seconds>', 'seconds this process caches attributes (0: off); changes made elsewhere show after it', '1')
@@ -134,6 +156,7 @@ async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
         uid: process.getuid?.() ?? 0,
         gid: process.getgid?.() ?? 0,
         fsname: 'davfs-bridge',
+        locker: target.locker,
       },
       log,
     );

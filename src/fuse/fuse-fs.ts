@@ -9,6 +9,7 @@ import { AttrCache, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, toFuseAttr, type AttrDe
 import type { FuseAttr, FuseHandlers, FuseStatfs } from './fuse-binding.js';
 import { OpenFile } from './open-file.js';
 import { OpenFiles, isUnlinkedOpenFile } from './open-files.js';
+import { WriteLocks, opensForWrite, type FileLocker, type LockLog } from './write-locks.js';
 
 export interface FuseFsOptions {
   /** Folder for the local files of staged writes (emptied by the caller before mounting). */
@@ -18,6 +19,9 @@ export interface FuseFsOptions {
   /** Bytes a streaming write holds before write requests wait for the store. */
   streamBuffer: number;
   defaults: AttrDefaults;
+  /** Locks to hold while a file is open for writing (a remote server); none for the local core. */
+  locker?: FileLocker;
+  log?: LockLog;
 }
 
 /** statfs block size: the kernel's largest request; 2^32 blocks of it cover 512 TiB (the fields are 32-bit). */
@@ -35,6 +39,7 @@ const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 1) / 1e6);
 export class FuseFs implements FuseHandlers {
   private readonly attrs: AttrCache;
   private readonly files: OpenFiles;
+  private readonly writeLocks: WriteLocks<OpenFile>;
 
   constructor(
     private readonly fs: FileSystem,
@@ -43,6 +48,7 @@ export class FuseFs implements FuseHandlers {
   ) {
     this.attrs = new AttrCache(o.attrCacheMs);
     this.files = new OpenFiles(fs);
+    this.writeLocks = new WriteLocks(o.locker, o.log ?? { warn: () => undefined });
   }
 
   async getattr(path: string): Promise<FuseAttr> {
@@ -82,7 +88,7 @@ export class FuseFs implements FuseHandlers {
     return { names, attrs };
   }
 
-  async open(path: string, _flags?: number): Promise<number> {
+  async open(path: string, flags?: number): Promise<number> {
     const p = normalizePath(path);
     // A create not committed yet exists only here (a second descriptor opening it).
     const pending = this.files.get(p);
@@ -92,6 +98,7 @@ export class FuseFs implements FuseHandlers {
     if (st.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     const h = this.files.open(p, () => this.newFile(p, st));
     h.file.refresh(st);
+    if (opensForWrite(flags)) await this.lockOrClose(h.fh, h.file, p);
     return h.fh;
   }
 
@@ -102,6 +109,7 @@ export class FuseFs implements FuseHandlers {
     // Even with no write, the new file must be committed by the handle's flush.
     h.wrote = true;
     this.attrs.delete(p);
+    await this.lockOrClose(h.fh, h.file, p);
     return h.fh;
   }
 
@@ -139,6 +147,18 @@ export class FuseFs implements FuseHandlers {
       await this.sync(f);
     } finally {
       await f.dispose();
+      await this.writeLocks.release(f);
+    }
+  }
+
+  /** Takes the write lock of a file being opened for writing; a refused lock refuses the open. */
+  private async lockOrClose(fh: number, file: OpenFile, path: string): Promise<void> {
+    try {
+      await this.writeLocks.acquire(file, path);
+    } catch (err) {
+      const f = this.files.close(this.files.handle(fh));
+      if (f) await f.dispose();
+      throw err;
     }
   }
 

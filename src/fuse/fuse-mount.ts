@@ -8,6 +8,7 @@ import { isExpectedErrno } from './errno.js';
 import { mountFuse, type KernelOptions } from './fuse-binding.js';
 import { FuseFs } from './fuse-fs.js';
 import { canonicalMountpoint, isMounted, prepareMountpoint } from './mountpoint.js';
+import type { FileLocker } from './write-locks.js';
 
 export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   mountpoint: string;
@@ -24,6 +25,8 @@ export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   fsname: string;
   /** How often to look whether the mount is still in the mount table. */
   watchMs?: number;
+  /** Locks held while files are open for writing (a remote server). */
+  locker?: FileLocker;
 }
 
 export interface MountedFileSystem {
@@ -44,6 +47,8 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
     attrCacheMs: o.attrCacheMs,
     streamBuffer: o.streamBuffer,
     defaults: { uid: o.uid, gid: o.gid },
+    locker: o.locker,
+    log,
   });
   const session = await mountFuse(mountpoint, ops, o, (op, path, err, errno) => {
     if (isExpectedErrno(errno)) log.debug({ op, path, errno }, 'fuse operation refused');

@@ -150,6 +150,8 @@ async function checkMetadata(opts: FsckOptions, report: FsckReport, lease: Repai
     `recomputed refcounts: ${fixed.contentsFixed} contents fixed, ${fixed.contentsDropped} unused contents dropped, ` +
       `${fixed.chunksFixed} chunks fixed, ${fixed.zeroSinceFixed} unreferenced-since times fixed`,
   );
+  const totals = await opts.meta.repairTreeBytes();
+  if (totals > 0) report.repairs.push(`recomputed folder byte totals: ${totals} folders fixed`);
   // What a recount cannot fix (a broken tree, a content whose chunk list has gaps) needs a person.
   for (const p of await opts.meta.checkConsistency()) report.unrepaired.push(`${p} (cannot be repaired automatically)`);
 }

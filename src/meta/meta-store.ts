@@ -310,6 +310,8 @@ export interface MetaStore {
    * zero_since_ms = nowMs (fsck --repair).
    */
   repairRefcounts(nowMs: number): Promise<RefcountRepair>;
+  /** Recomputes folder byte totals where they disagree with the files below (I7); returns how many were fixed. */
+  repairTreeBytes(): Promise<number>;
 
   // Users and bearer tokens (DESIGN.md "Auth and tenancy"). The SQL is in user-rows.ts; hashing
   // is the caller's job (auth/password.ts): these methods only ever see hashes.

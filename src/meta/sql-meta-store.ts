@@ -15,7 +15,7 @@ import * as userRows from './user-rows.js';
 import * as shareRows from './share-rows.js';
 import { lookupIn, NODE_SELECT, nodeById, requireDir, requireNode, toNode, touchDir, type NodeRecord } from './node-rows.js';
 import { copyTree, refuseInsideItself, removeTree, replaceTarget } from './tree-rows.js';
-import { addToAncestors, treeBytesOf, withinLimits } from './tree-bytes.js';
+import { addToAncestors, recomputeTreeBytes, treeBytesOf, withinLimits } from './tree-bytes.js';
 import {
   ROOT_ID,
   type ChunkExtent,
@@ -367,6 +367,10 @@ export class SqlMetaStore implements MetaStore {
 
   repairRefcounts(nowMs: number): Promise<RefcountRepair> {
     return this.db.transaction((tx) => gcRows.repairRefcounts(tx, nowMs));
+  }
+
+  repairTreeBytes(): Promise<number> {
+    return this.db.transaction((tx) => recomputeTreeBytes(tx));
   }
 
   // ---- Users and tokens: the SQL is in user-rows.ts; these only delegate. ----

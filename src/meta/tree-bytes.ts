@@ -62,3 +62,25 @@ export async function withinLimits<T>(db: SqlExecutor, limits: QuotaLimit[] | un
   }
   return result;
 }
+
+/**
+ * Recomputes every folder's tree_bytes from the files below it (fsck --repair, when invariant I7
+ * is broken): the migration's query, applied only where the stored total differs. Returns how many
+ * folders were corrected. Run inside one transaction.
+ */
+export async function recomputeTreeBytes(tx: SqlExecutor): Promise<number> {
+  // Each file's size is credited to every folder above it (one parent per recursive step), then
+  // summed per folder; folders with no file below them total 0.
+  const totals = `WITH RECURSIVE up (folder_id, bytes) AS (
+       SELECT n.parent_id, c.size FROM nodes n JOIN contents c ON c.id = n.content_id
+        WHERE n.kind = 'file' AND n.parent_id IS NOT NULL
+       UNION ALL
+       SELECT p.parent_id, up.bytes FROM up JOIN nodes p ON p.id = up.folder_id WHERE p.parent_id IS NOT NULL
+     ), totals (folder_id, bytes) AS (SELECT folder_id, SUM(bytes) FROM up GROUP BY folder_id)`;
+  const wrong = await tx.all<{ id: number | string; bytes: number | string }>(
+    `${totals} SELECT n.id, COALESCE(t.bytes, 0) AS bytes FROM nodes n LEFT JOIN totals t ON t.folder_id = n.id
+      WHERE n.kind = 'dir' AND n.tree_bytes <> COALESCE(t.bytes, 0)`,
+  );
+  for (const w of wrong) await tx.run('UPDATE nodes SET tree_bytes = ? WHERE id = ?', [Number(w.bytes), Number(w.id)]);
+  return wrong.length;
+}

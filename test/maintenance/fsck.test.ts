@@ -178,4 +178,29 @@ describe('fsck', () => {
       await core.close();
     }
   });
+
+  it("recomputes folder byte totals that disagree with the files below them (I7), so quotas count right again", async () => {
+    const core = await makeTestCore();
+    try {
+      await core.vfs.mkdir('/home/u/docs', { parents: true });
+      await core.vfs.write('/home/u/docs/a', bytesOf(pseudoRandomBytes(40_000, 2)));
+      await core.vfs.write('/home/u/b', bytesOf(pseudoRandomBytes(1_000, 3)));
+      await core.vfs.mkdir('/empty');
+      const docs = (await core.vfs.stat('/home/u/docs')).id;
+      const empty = (await core.vfs.stat('/empty')).id;
+      await tamper(core, 'UPDATE nodes SET tree_bytes = 5 WHERE id = ?', [docs]);
+      await tamper(core, 'UPDATE nodes SET tree_bytes = 99 WHERE id = ?', [empty]);
+      const found = await runFsck(fsckOptions(core));
+      assert.ok(found.metadataProblems.some((p) => p.includes('I7')), found.metadataProblems.join('; '));
+      const fixed = await runFsck(fsckOptions(core, { repair: true }));
+      assert.ok(fixed.repairs.includes('recomputed folder byte totals: 2 folders fixed'), fixed.repairs.join('; '));
+      assert.deepEqual(fixed.unrepaired, []);
+      assert.equal(await core.vfs.treeBytes('/home/u/docs'), 40_000);
+      assert.equal(await core.vfs.treeBytes('/home/u'), 41_000);
+      assert.equal(await core.vfs.treeBytes('/empty'), 0);
+      assert.deepEqual(await core.meta.checkConsistency(), []);
+    } finally {
+      await core.close();
+    }
+  });
 });

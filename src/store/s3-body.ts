@@ -1,0 +1,70 @@
+// Reading S3 GET answers: the whole body with its length checked, and the Content-Range header.
+import { Readable } from 'node:stream';
+import { FsError } from '../core/errors.js';
+
+/** A GET body that ended early or broke off after the headers; the GET is simply repeated. */
+export class BrokenBodyError extends Error {
+  readonly code = 'EBROKENBODY';
+}
+
+/**
+ * Reads a GET body completely and checks its length. Waits for 'end' but also for 'error',
+ * 'aborted' and 'close': a body that breaks after the headers (ECONNRESET "aborted") never emits
+ * 'end', and code waiting only for it hangs (README "Pitfalls"). A short body is an error too.
+ */
+export function readBody(body: unknown, expected: number | undefined, idleTimeoutMs: number): Promise<Buffer> {
+  if (!(body instanceof Readable)) {
+    if (body === undefined && expected === 0) return Promise.resolve(Buffer.alloc(0));
+    return Promise.reject(new FsError('EIO', 'S3 GET returned no stream'));
+  }
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    let idle: NodeJS.Timeout | undefined;
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      body.off('data', onData);
+      if (err !== undefined) {
+        body.destroy();
+        reject(err);
+      } else {
+        resolve(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, received));
+      }
+    };
+    const armIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish(new BrokenBodyError(`body stalled for ${idleTimeoutMs} ms after ${received} bytes`)), idleTimeoutMs);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      parts.push(chunk);
+      if (expected !== undefined && received > expected) finish(new BrokenBodyError(`body longer than the ${expected} bytes announced`));
+      else armIdle();
+    };
+    body.on('data', onData);
+    body.once('end', () => {
+      if (expected !== undefined && received !== expected) finish(new BrokenBodyError(`body ended after ${received} of ${expected} bytes`));
+      else finish();
+    });
+    // on(), not once(): an 'error' emitted after we gave up must not become an uncaught exception.
+    body.on('error', (err: Error) => finish(new BrokenBodyError(`body broke off after ${received} bytes: ${err.message}`, { cause: err })));
+    body.once('aborted', () => finish(new BrokenBodyError(`body aborted after ${received} bytes`)));
+    body.once('close', () => finish(new BrokenBodyError(`body closed after ${received} bytes`)));
+    armIdle();
+  });
+}
+
+export function destroyBody(body: unknown): void {
+  if (body instanceof Readable) body.destroy();
+}
+
+/** "bytes 0-99/1234" → numbers; undefined when absent (a 200 answer). "*" size → undefined. */
+export function parseContentRange(header: string | undefined): { start: number; end: number; size?: number } | undefined {
+  const match = header === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+  if (match === null) return undefined;
+  const size = match[3] === '*' ? undefined : Number(match[3]);
+  return { start: Number(match[1]), end: Number(match[2]), ...(size === undefined ? {} : { size }) };
+}

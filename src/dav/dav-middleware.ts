@@ -16,6 +16,7 @@ import { handlePropfind } from './methods/propfind.js';
 import { handleProppatch } from './methods/proppatch.js';
 import { handlePut } from './methods/put.js';
 import { evaluateIfHeader } from './preconditions.js';
+import { closeIfBodyUnread } from './request-body.js';
 import { errorResponse } from './status.js';
 
 /** Each handler gets the request and the lock tokens the If header submitted. */
@@ -60,10 +61,7 @@ export function davMiddleware(sessionFor: (ctx: Context) => Promise<DavSession>,
     } catch (err) {
       const res = errorResponse(err);
       if (res.status >= 500) log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
-      // The request body may be unread (an early 4xx): drop the connection's remaining input
-      // rather than leaving a half-read body for the next request on this keep-alive socket.
-      const hasBody = Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '';
-      if (hasBody && !ctx.req.complete) ctx.set('Connection', 'close');
+      closeIfBodyUnread(ctx);
       ctx.status = res.status;
       ctx.type = res.type;
       ctx.body = res.body;

@@ -1,5 +1,6 @@
 // Reads an XML request body into memory, refusing bodies over the configured limit (413) before
 // they are read whole: XML bodies are small, and a huge one is an attack or a mistake.
+import type { Context } from 'koa';
 import type { DavRequest } from './context.js';
 import { DavError } from './dav-error.js';
 
@@ -15,4 +16,13 @@ export async function readXmlBody(req: DavRequest): Promise<Buffer> {
     parts.push(chunk);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * Answering before the request body was read (an early 4xx, a 401): drop the connection's
+ * remaining input rather than leave a half-read body for the next request on this keep-alive socket.
+ */
+export function closeIfBodyUnread(ctx: Context): void {
+  const hasBody = Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '';
+  if (hasBody && !ctx.req.complete) ctx.set('Connection', 'close');
 }

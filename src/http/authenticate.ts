@@ -14,6 +14,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { Authenticator, User } from '../auth/authenticator.js';
 import type { DigestNonces } from '../auth/digest-nonce.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
+import { closeIfBodyUnread } from '../dav/request-body.js';
 import { HEALTH_PATH } from './status.js';
 
 export interface AuthSettings {
@@ -102,8 +103,8 @@ function tooManyAttempts(ctx: Context, waitMs: number): void {
 }
 
 function refuse(ctx: Context, status: number, message: string): void {
-  // The body of a refused upload is never read: close the connection rather than leave it half-read.
-  if (!ctx.req.complete && (Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '')) ctx.set('Connection', 'close');
+  // The body of a refused upload is never read.
+  closeIfBodyUnread(ctx);
   ctx.status = status;
   ctx.type = 'text/plain; charset=utf-8';
   ctx.body = `${message}\n`;

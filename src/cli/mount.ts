@@ -18,13 +18,10 @@ import type { FileSystem } from '../vfs/file-system.js';
 import { addStoreOptions, configSources, type StoreFlags } from './serve.js';
 import { claimCacheDir } from './cache.js';
 import { inDaemonChild, reportToParent, startDaemon } from './daemon.js';
-import { openRemote } from './mount-remote.js';
+import { openRemote, type RemoteFlags } from './mount-remote.js';
 import type { FileLocker } from '../fuse/write-locks.js';
 
-export interface MountFlags extends StoreFlags {
-  remote?: string;
-  user?: string;
-  passwordFile?: string;
+export interface MountFlags extends StoreFlags, RemoteFlags {
   attrTimeout: string;
   entryTimeout: string;
   attrCache: string;

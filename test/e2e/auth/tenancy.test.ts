@@ -4,6 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { basicAuth, runCli, startServe, type ServerProcess } from '../../helpers/server-process.js';
@@ -120,14 +121,12 @@ describe('tenancy', () => {
     const raw = (path: string, method = 'GET', headers: Record<string, string> = {}) =>
       new Promise<number>((resolve, reject) => {
         const u = new URL(server.url);
-        import('node:http').then(({ request }) => {
-          const r = request({ host: u.hostname, port: u.port, method, path, headers: { ...as('bob'), ...headers } }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode!));
-          });
-          r.on('error', reject);
-          r.end(method === 'PUT' ? 'evil' : undefined);
-        }, reject);
+        const r = request({ host: u.hostname, port: u.port, method, path, headers: { ...as('bob'), ...headers } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        r.on('error', reject);
+        r.end(method === 'PUT' ? 'evil' : undefined);
       });
     const attacks = [
       '/../alice/notes.txt',

@@ -80,9 +80,16 @@ export function tokenId(tokenHash: string): string {
   return tokenHash.slice(0, TOKEN_ID_LENGTH);
 }
 
-/** A random password of 24 URL-safe characters (144 bits), for generated accounts. */
+/**
+ * A random password of 24 URL-safe characters (about 143 bits), for generated accounts. It never
+ * starts with '-': command-line tools (litmus, davfs2's secrets, getopt-style arguments) would read
+ * it as an option.
+ */
 export function randomPassword(): string {
-  return randomBytes(18).toString('base64url');
+  for (;;) {
+    const password = randomBytes(18).toString('base64url');
+    if (password[0] !== '-') return password;
+  }
 }
 
 /**

@@ -31,6 +31,7 @@ export class BlockCache {
   /** Version key → its block indexes in the cache, so a stale version can be dropped at once. */
   private readonly versions = new Map<string, Set<number>>();
   private readonly writes = new Set<Promise<void>>();
+  private readonly deletes = new Set<Promise<void>>();
   private hits = 0;
   private misses = 0;
 
@@ -47,7 +48,7 @@ export class BlockCache {
         if (reason === 'set') return; // the same block stored again: the file is already the new one
         this.memory.delete(name);
         this.forgetName(name);
-        unlink(this.fileOf(name)).catch(() => undefined);
+        this.deleteFile(name);
       },
     });
   }
@@ -100,6 +101,9 @@ export class BlockCache {
         await rename(tmp, file);
         this.remember(name, data.length);
         if (this.index.has(name)) this.memory.set(name, data);
+        // The blocks this one evicted are gone from disk once put() resolves: the cache's files
+        // stay within its byte limit, not just its index.
+        await Promise.all([...this.deletes]);
       } catch {
         await unlink(tmp).catch(() => undefined);
       }
@@ -125,6 +129,7 @@ export class BlockCache {
   /** Waits for block writes in flight. */
   async close(): Promise<void> {
     await Promise.all([...this.writes]);
+    await Promise.all([...this.deletes]);
   }
 
   stats(): BlockCacheStats {
@@ -138,7 +143,7 @@ export class BlockCache {
   private remember(name: string, size: number): void {
     this.index.set(name, size);
     if (!this.index.has(name)) {
-      unlink(this.fileOf(name)).catch(() => undefined); // larger than the whole cache
+      this.deleteFile(name); // larger than the whole cache
       return;
     }
     const dot = name.lastIndexOf('.');
@@ -146,6 +151,14 @@ export class BlockCache {
     let blocks = this.versions.get(version);
     if (!blocks) this.versions.set(version, (blocks = new Set()));
     blocks.add(Number(name.slice(dot + 1)));
+  }
+
+  /** Unlinks a block's file; put() and close() wait for these. A failure only leaves a file the next rescan indexes. */
+  private deleteFile(name: string): void {
+    const done: Promise<void> = unlink(this.fileOf(name))
+      .catch(() => undefined)
+      .finally(() => this.deletes.delete(done));
+    this.deletes.add(done);
   }
 
   private forgetName(name: string): void {

@@ -93,6 +93,11 @@ describe('tokens and generated passwords', () => {
     assert.match(a, /^[A-Za-z0-9_-]+$/);
     assert.notEqual(a, randomPassword());
   });
+
+  it('never starts a generated password with "-" (tools would take it for an option)', () => {
+    // 1 in 64 base64url strings start with '-': 2,000 draws would meet ~31 of them.
+    for (let i = 0; i < 2000; i++) assert.notEqual(randomPassword()[0], '-');
+  });
 });
 
 describe('user names', () => {

@@ -238,13 +238,16 @@ describe('chunkStream', () => {
   });
 });
 
+// Seeded, not random: whether an edit moves a third boundary (a new cut within minSize of an old
+// one, or a merged chunk forced to cut at maxSize) depends on the bytes, so random data made these
+// bounds fail about once in a few hundred runs (seen in CI). Fixed bytes make the test repeatable.
 describe('edit stability', () => {
-  const data = randomBytes(32 * 1024 * 1024);
+  const data = seededBytes(32 * 1024 * 1024, 0x0ed17);
   let original: Buffer[] | undefined;
   const originalChunks = async () => (original ??= await collect(piecesOf(data, 1024 * 1024)));
 
   it('an insertion near the start changes only the first chunk or two', async () => {
-    const edited = Buffer.concat([data.subarray(0, 1000), randomBytes(100), data.subarray(1000)]);
+    const edited = Buffer.concat([data.subarray(0, 1000), seededBytes(100, 7), data.subarray(1000)]);
     const before = await originalChunks();
     const after = await collect(piecesOf(edited, 1024 * 1024));
     assert.ok(before.length >= 15, `only ${before.length} chunks`);
@@ -256,7 +259,7 @@ describe('edit stability', () => {
 
   it('an overwrite in the middle changes only the chunks around it', async () => {
     const edited = Buffer.from(data);
-    randomBytes(100).copy(edited, 16 * 1024 * 1024);
+    seededBytes(100, 11).copy(edited, 16 * 1024 * 1024);
     const before = await originalChunks();
     const after = await collect(piecesOf(edited, 1024 * 1024));
     assert.ok(newHashes(before, after).length <= 2, `${newHashes(before, after).length} new chunks`);

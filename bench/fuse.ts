@@ -2,7 +2,8 @@
 // writes the way rclone's cache does) against `rclone mount --vfs-cache-mode full` over the same
 // S3 server (s3rver, as test/helpers/s3rver.ts starts it), in one run, runs interleaved. Prints a
 // markdown table of medians. Needs root (drop_caches), fusermount and rclone; a few GiB of disk.
-//   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000)
+//   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000),
+//   BENCH_FUSE_MOUNTS (durable,writeback,rclone: which mounts to measure)
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +86,13 @@ const ROWS: [key: string, name: string, unit: string][] = [
 
 const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'davfs-fuse-bench-'));
 const s3 = await startS3rver();
-const mounts = [ourMount(s3, root), ourMount(s3, root, true), rcloneMount(s3, root)];
+const chosen = (process.env.BENCH_FUSE_MOUNTS ?? 'durable,writeback,rclone').split(',');
+const candidates: [string, () => MountUnderTest][] = [
+  ['durable', () => ourMount(s3, root)],
+  ['writeback', () => ourMount(s3, root, true)],
+  ['rclone', () => rcloneMount(s3, root)],
+];
+const mounts = candidates.filter(([id]) => chosen.includes(id)).map(([, make]) => make());
 const series = new Map(mounts.map((m) => [m.name, {} as Series]));
 try {
   const src = join(root, 'random.bin');

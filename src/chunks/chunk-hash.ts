@@ -15,6 +15,7 @@
 // offers. The hash is part of the on-disk format (chunk keys, ETags): switching later means a new
 // HASH_ALGORITHM value recorded in the metadata settings, never a silent change.
 import { createHash, webcrypto } from 'node:crypto';
+import type { PutOptions } from '../store/object-store.js';
 
 /** Recorded in the metadata settings next to the chunking parameters. */
 export const HASH_ALGORITHM = 'sha256';
@@ -37,6 +38,14 @@ export function hashChunk(data: Uint8Array): string {
 export async function hashChunkAsync(data: Uint8Array): Promise<string> {
   const digest = await webcrypto.subtle.digest('SHA-256', data);
   return Buffer.from(digest).toString('hex');
+}
+
+/**
+ * What a chunk's PUT tells the store: its name is the SHA-256 of its bytes, so an S3 server can
+ * verify the upload against it (SigV4's payload hash) and nobody hashes the bytes a second time.
+ */
+export function chunkPutOptions(hash: string): PutOptions {
+  return { sha256: hash };
 }
 
 /** True for a well-formed chunk hash (lowercase hex of the right length). */

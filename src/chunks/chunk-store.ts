@@ -15,7 +15,7 @@
 import { LRUCache } from 'lru-cache';
 import { FsError } from '../core/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { chunkKey, hashChunkAsync } from './chunk-hash.js';
+import { chunkKey, chunkPutOptions, hashChunkAsync } from './chunk-hash.js';
 import type { DiskChunkCache } from './disk-cache.js';
 import { WriteBackUploader, type WriteBackOptions } from './write-back.js';
 
@@ -182,7 +182,7 @@ export class ChunkStore {
       },
     );
     try {
-      await this.objects.put(chunkKey(hash), asBuffer(data));
+      await this.objects.put(chunkKey(hash), asBuffer(data), chunkPutOptions(hash));
     } catch (err) {
       if (staged) await this.cache.unstage(hash).catch(() => this.counts.cacheErrors++);
       throw storeError(err, `uploading chunk ${hash}`);
@@ -195,7 +195,7 @@ export class ChunkStore {
   }
 
   private async putFromMemory(hash: string, data: Uint8Array): Promise<void> {
-    await this.objects.put(chunkKey(hash), asBuffer(data)).catch((err: unknown) => {
+    await this.objects.put(chunkKey(hash), asBuffer(data), chunkPutOptions(hash)).catch((err: unknown) => {
       throw storeError(err, `uploading chunk ${hash}`);
     });
     this.counts.uploads++;
@@ -238,7 +238,7 @@ export class ChunkStore {
     for (const hash of this.cache.listStaged()) {
       const data = await this.cache.readStaged(hash);
       if (data === undefined) continue;
-      await this.objects.put(chunkKey(hash), data).catch((err: unknown) => {
+      await this.objects.put(chunkKey(hash), data, chunkPutOptions(hash)).catch((err: unknown) => {
         throw storeError(err, `replaying staged chunk ${hash}`);
       });
       this.counts.uploads++;

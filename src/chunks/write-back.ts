@@ -18,7 +18,7 @@
 // - stop() abandons PUTs in flight instead of waiting for them (a hung store must not hang
 //   shutdown): an abandoned chunk stays staged and is uploaded again at the next start. PUTs are
 //   idempotent (ObjectStore.put), so uploading a chunk twice is harmless.
-import { chunkKey } from './chunk-hash.js';
+import { chunkKey, chunkPutOptions } from './chunk-hash.js';
 import type { DiskChunkCache } from './disk-cache.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { backoffMs } from '../store/retry.js';
@@ -268,7 +268,7 @@ export class WriteBackUploader {
     let abandon!: (err: Error) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
     run.abandon.add(abandon);
-    const put = this.objects.put(chunkKey(hash), data);
+    const put = this.objects.put(chunkKey(hash), data, chunkPutOptions(hash));
     put.catch(() => undefined); // its failure after stop() is nobody's business
     try {
       await Promise.race([put, abandoned]);

@@ -18,6 +18,14 @@ export interface GetOptions {
   range?: { start: number; end: number };
 }
 
+export interface PutOptions {
+  /**
+   * The lowercase hex SHA-256 of the body, when the caller knows it already (chunks are named by
+   * it). A store may hand it to the server to verify instead of hashing the body again.
+   */
+  sha256?: string;
+}
+
 export interface ObjectStore {
   /** Short description for logs, never containing secrets. */
   readonly description: string;
@@ -32,7 +40,7 @@ export interface ObjectStore {
    * Stores `body` under `key`, replacing any object there. Resolves only once the object is
    * durable. Must be safe to repeat: a PUT reported as failed may have landed (measured with S3).
    */
-  put(key: string, body: Buffer): Promise<void>;
+  put(key: string, body: Buffer, options?: PutOptions): Promise<void>;
 
   /**
    * The whole object (or the range) as bytes. Throws FsError('ENOENT') when the key is missing.

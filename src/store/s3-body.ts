@@ -52,7 +52,8 @@ export function readBody(body: unknown, expected: number | undefined, idleTimeou
     // on(), not once(): an 'error' emitted after we gave up must not become an uncaught exception.
     body.on('error', (err: Error) => finish(new BrokenBodyError(`body broke off after ${received} bytes: ${err.message}`, { cause: err })));
     body.once('aborted', () => finish(new BrokenBodyError(`body aborted after ${received} bytes`)));
-    body.once('close', () => finish(new BrokenBodyError(`body closed after ${received} bytes`)));
+    // 'close' follows every 'end': build the error (and its stack) only when the body did not end.
+    body.once('close', () => settled || finish(new BrokenBodyError(`body closed after ${received} bytes`)));
     armIdle();
   });
 }

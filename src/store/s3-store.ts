@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { FsError } from '../core/errors.js';
-import type { GetOptions, ObjectInfo, ObjectStore } from './object-store.js';
+import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 import { backoffMs, withRetry } from './retry.js';
 import { BrokenBodyError, destroyBody, parseContentRange, readBody } from './s3-body.js';
 import { factsOf, isRetryableS3Error, s3OpenError, s3OperationError } from './s3-errors.js';
@@ -100,20 +100,35 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
-    const md5 = createHash('md5').update(body).digest('base64');
-    await this.retry('put', key, () =>
-      this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.fullKey(key),
-          Body: body,
-          ContentLength: body.length,
-          // The server rejects the PUT if the bytes it got differ from what we hashed.
-          ContentMD5: md5,
-        }),
-      ),
-    );
+  async put(key: string, body: Buffer, options?: PutOptions): Promise<void> {
+    const sha256 = options?.sha256;
+    // Either way the server rejects a PUT whose bytes differ from what we hashed. A known SHA-256
+    // goes out as SigV4's signed payload hash (x-amz-content-sha256), which AWS S3, MinIO, Ceph RGW
+    // and Swift's s3api verify (swift 2.30 s3request.py, HashingInput); the signer then skips its
+    // own SHA-256 of the body, and no MD5 is needed. Both hashes ran on the event loop: 3.2 s of
+    // CPU per GiB written, measured in a FUSE write profile.
+    const md5 = sha256 === undefined ? createHash('md5').update(body).digest('base64') : undefined;
+    await this.retry('put', key, () => {
+      const command = new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.fullKey(key),
+        Body: body,
+        ContentLength: body.length,
+        ...(md5 === undefined ? {} : { ContentMD5: md5 }),
+      });
+      if (sha256 !== undefined) {
+        // Set before signing, so the SigV4 signer takes it instead of hashing the body.
+        command.middlewareStack.add(
+          (next) => (args) => {
+            const request = args.request as { headers?: Record<string, string> };
+            if (request.headers !== undefined) request.headers['x-amz-content-sha256'] = sha256;
+            return next(args);
+          },
+          { step: 'build', name: 'davfsKnownSha256' },
+        );
+      }
+      return this.client.send(command);
+    });
   }
 
   async get(key: string, options?: GetOptions): Promise<Buffer> {

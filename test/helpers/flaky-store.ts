@@ -1,7 +1,7 @@
 // An ObjectStore wrapper for write-back tests: PUTs can be refused (a store that is down) or held
 // (a slow store) at will, and are counted; everything else goes to the wrapped store.
 import type { Readable } from 'node:stream';
-import type { GetOptions, ObjectInfo, ObjectStore } from '../../src/store/object-store.js';
+import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from '../../src/store/object-store.js';
 import { MemoryObjectStore } from '../../src/store/memory-store.js';
 
 export class FlakyStore implements ObjectStore {
@@ -21,7 +21,7 @@ export class FlakyStore implements ObjectStore {
     await this.inner.open();
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: Buffer, options?: PutOptions): Promise<void> {
     this.puts++;
     this.maxActivePuts = Math.max(this.maxActivePuts, ++this.activePuts);
     try {
@@ -30,7 +30,7 @@ export class FlakyStore implements ObjectStore {
         this.failedPuts++;
         throw new Error(`store is down (PUT ${key})`);
       }
-      await this.inner.put(key, body);
+      await this.inner.put(key, body, options);
     } finally {
       this.activePuts--;
     }

@@ -11,7 +11,7 @@ import { ChunkStore, type ChunkStoreOptions } from '../../src/chunks/chunk-store
 import { UploadQueue } from '../../src/chunks/upload-queue.js';
 import { DiskChunkCache } from '../../src/chunks/disk-cache.js';
 import { FsError, isFsError } from '../../src/core/errors.js';
-import type { ObjectInfo, ObjectStore } from '../../src/store/object-store.js';
+import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/store/object-store.js';
 
 /** A Map-based ObjectStore that counts calls and lets a test hold or fail them. */
 class CountingStore implements ObjectStore {
@@ -31,8 +31,12 @@ class CountingStore implements ObjectStore {
   failGet: (key: string, n: number) => boolean = () => false;
 
   async open(): Promise<void> {}
-  async put(key: string, body: Buffer): Promise<void> {
+  /** What each PUT declared, by key. */
+  readonly putOptions = new Map<string, PutOptions | undefined>();
+
+  async put(key: string, body: Buffer, options?: PutOptions): Promise<void> {
     const n = ++this.puts;
+    this.putOptions.set(key, options);
     this.maxActivePuts = Math.max(this.maxActivePuts, ++this.activePuts);
     try {
       await this.gate;
@@ -121,6 +125,8 @@ describe('ChunkStore.upload', () => {
     await chunks.upload(a.hash, a.data, { alreadyStored: false });
     assert.equal(objects.puts, 1);
     assert.deepEqual(objects.objects.get(`chunks/${a.hash.slice(0, 2)}/${a.hash}`), a.data);
+    // The chunk's name is its SHA-256: declared, so an S3 server verifies the upload against it.
+    assert.deepEqual(objects.putOptions.get(`chunks/${a.hash.slice(0, 2)}/${a.hash}`), { sha256: a.hash });
     assert.deepEqual(cache.listStaged(), []);
     assert.deepEqual(await chunks.read(a.hash, a.data.length), a.data);
     assert.equal(objects.gets, 0);

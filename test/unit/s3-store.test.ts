@@ -1,6 +1,6 @@
 // S3ObjectStore beyond the shared contract: open() errors, broken bodies and throttling through a faulty proxy, URL parsing, retries.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -229,6 +229,23 @@ describe('S3ObjectStore.open() errors', () => {
     });
   }
 
+  // Swift only: s3rver verifies neither a V4 signature nor the payload hash it signs.
+  it('refuses a PUT whose bytes differ from the SHA-256 declared, keeping the old object (Swift)', async () => {
+    const store = new S3ObjectStore(s3StoreOptions(swift, { tries: 2, retryBaseMs: 5 }));
+    try {
+      const old = randomBytes(10_000);
+      const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+      await store.put('integrity', old, { sha256: sha(old) });
+      assert.ok((await store.get('integrity')).equals(old), 'a PUT with the right hash is stored');
+      const other = randomBytes(10_000);
+      await assert.rejects(store.put('integrity', other, { sha256: sha(old) }), (err) => isFsError(err, 'EIO'));
+      assert.ok((await store.get('integrity')).equals(old), 'the previous object is intact');
+      await store.delete(['integrity']);
+    } finally {
+      await store.close();
+    }
+  });
+
   // Swift only: s3rver checks that the access key exists but never verifies a V4 signature.
   it('says access is denied for a wrong secret key (Swift)', async () => {
     await assertOpenFails(
@@ -299,6 +316,8 @@ interface SeenRequest {
   url: string;
   range?: string;
   ifMatch?: string;
+  payloadHash?: string;
+  contentMd5?: string;
 }
 
 /**
@@ -345,6 +364,8 @@ class FaultyProxy {
       url: req.url ?? '',
       ...(typeof req.headers.range === 'string' ? { range: req.headers.range } : {}),
       ...(typeof req.headers['if-match'] === 'string' ? { ifMatch: req.headers['if-match'] } : {}),
+      ...(typeof req.headers['x-amz-content-sha256'] === 'string' ? { payloadHash: req.headers['x-amz-content-sha256'] } : {}),
+      ...(typeof req.headers['content-md5'] === 'string' ? { contentMd5: req.headers['content-md5'] } : {}),
     });
     const index = this.plans.findIndex((p) => p.method === method);
     const fault = index < 0 ? undefined : this.plans.splice(index, 1)[0]?.fault;
@@ -463,6 +484,20 @@ describe('S3ObjectStore through a faulty proxy (s3rver)', () => {
     assert.ok(third > second && third <= second + 512 * 1024, `third GET from ${third}`);
     for (const r of gets.slice(1)) assert.ok(r.range?.endsWith(`-${body.length - 1}`));
     assert.ok(gets[1]?.ifMatch, 'resumed with If-Match');
+  });
+
+  it('signs a known SHA-256 as the payload hash and sends no MD5; hashes an unknown body itself', async () => {
+    proxy.reset();
+    const data = randomBytes(70_000);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    await proxied.put('known', data, { sha256 });
+    await proxied.put('unknown', data);
+    const [known, unknown] = proxy.seen.filter((r) => r.method === 'PUT');
+    assert.equal(known?.payloadHash, sha256);
+    assert.equal(known?.contentMd5, undefined);
+    assert.equal(unknown?.payloadHash, sha256, 'the signer hashed the body itself');
+    assert.equal(unknown?.contentMd5, createHash('md5').update(data).digest('base64'));
+    assert.ok((await direct.get('known')).equals(data));
   });
 
   it('retries PUT on 503 SlowDown and on a dropped connection (PUT is safe to repeat)', async () => {

@@ -15,7 +15,9 @@
 // offers. The hash is part of the on-disk format (chunk keys, ETags): switching later means a new
 // HASH_ALGORITHM value recorded in the metadata settings, never a silent change.
 import { createHash, webcrypto } from 'node:crypto';
+import { isShared } from '../core/shared-memory.js';
 import type { PutOptions } from '../store/object-store.js';
+import { sha256InWorker } from './hash-worker.js';
 
 /** Recorded in the metadata settings next to the chunking parameters. */
 export const HASH_ALGORITHM = 'sha256';
@@ -31,11 +33,13 @@ export function hashChunk(data: Uint8Array): string {
 }
 
 /**
- * The same hash computed by WebCrypto on libuv's thread pool, so the event loop (and the chunker
- * feeding it) keeps running meanwhile. WebCrypto copies the input first, so the caller may reuse
- * `data` once the call returns.
+ * The same hash computed off the event loop, so it (and the chunker feeding it) keeps running
+ * meanwhile: bytes in shared memory (chunks the chunker cut, S3 bodies) on a hash worker in place,
+ * others by WebCrypto on libuv's thread pool, which copies them first (the caller may reuse `data`
+ * once the call returns). hash-worker.ts says why shared memory.
  */
 export async function hashChunkAsync(data: Uint8Array): Promise<string> {
+  if (isShared(data)) return sha256InWorker(data);
   const digest = await webcrypto.subtle.digest('SHA-256', data);
   return Buffer.from(digest).toString('hex');
 }

@@ -19,6 +19,7 @@
 // them (or the sizes recorded in the metadata settings) changes the chunks of every file written
 // afterwards: old files stay readable (they are lists of chunk hashes), but dedup against them is
 // lost. Bump CHUNKER_ID when doing so; the metadata settings store it with the sizes.
+import { sharedBuffer } from '../core/shared-memory.js';
 
 export interface ChunkingParams {
   /** No cut before this many bytes (except the last chunk of a stream, which may be shorter). */
@@ -233,8 +234,9 @@ export async function* chunkStream(
   }
 }
 
+/** In shared memory, so hashChunkAsync can hash the chunk on a worker without copying it. */
 function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
+  const out = sharedBuffer(end - start);
   out.set(buf.subarray(start, end));
   return out;
 }

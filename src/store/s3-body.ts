@@ -1,6 +1,10 @@
 // Reading S3 GET answers: the whole body with its length checked, and the Content-Range header.
 import { Readable } from 'node:stream';
 import { FsError } from '../core/errors.js';
+import { concatShared } from '../core/shared-memory.js';
+
+/** Bodies smaller than this (one socket read) are returned as they came. */
+const SHARE_ABOVE = 64 * 1024;
 
 /** A GET body that ended early or broke off after the headers; the GET is simply repeated. */
 export class BrokenBodyError extends Error {
@@ -31,7 +35,8 @@ export function readBody(body: unknown, expected: number | undefined, idleTimeou
         body.destroy();
         reject(err);
       } else {
-        resolve(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, received));
+        // In shared memory, so the chunk layer can verify the bytes' hash on a worker without a copy.
+        resolve(parts.length === 1 && parts[0] !== undefined && received < SHARE_ABOVE ? parts[0] : concatShared(parts, received));
       }
     };
     const armIdle = (): void => {

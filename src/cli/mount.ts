@@ -39,6 +39,8 @@ export interface MountTarget {
   /** Shown in the "mounted" line and by df (fsname). */
   description: string;
   stagingDir: string;
+  /** The mount's journal of files unlinked while open (fuse/hidden-files.ts). */
+  hiddenFilesJournal: string;
   /** Locks held while files are open for writing (remote mode on a class 2 server). */
   locker?: FileLocker;
   close(): Promise<void>;
@@ -63,6 +65,7 @@ export async function openMountFileSystem(flags: MountFlags, config: Config, log
       return {
         ...target,
         stagingDir: join(cacheDir, 'open-files'),
+        hiddenFilesJournal: join(cacheDir, 'hidden-files.json'),
         close: async () => {
           await target.close();
           await releaseCache();
@@ -74,6 +77,7 @@ export async function openMountFileSystem(flags: MountFlags, config: Config, log
       fs: core.vfs,
       description: core.objects.description,
       stagingDir: join(cacheDir, 'open-files'),
+      hiddenFilesJournal: join(cacheDir, 'hidden-files.json'),
       close: async () => {
         await core.close();
         await releaseCache();
@@ -143,6 +147,7 @@ async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
       {
         mountpoint: resolve(mountpoint),
         stagingDir: target.stagingDir,
+        hiddenFilesJournal: target.hiddenFilesJournal,
         attrTimeout: seconds(flags.attrTimeout, '--attr-timeout'),
         entryTimeout: seconds(flags.entryTimeout, '--entry-timeout'),
         attrCacheMs: seconds(flags.attrCache, '--attr-cache') * 1000,

@@ -7,6 +7,7 @@ import type { FileSystem } from '../vfs/file-system.js';
 import type { Stat } from '../vfs/types.js';
 import { AttrCache, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, toFuseAttr, type AttrDefaults } from './attrs.js';
 import type { FuseAttr, FuseHandlers, FuseStatfs } from './fuse-binding.js';
+import type { HiddenFiles } from './hidden-files.js';
 import { OpenFile } from './open-file.js';
 import { OpenFiles, isUnlinkedOpenFile } from './open-files.js';
 import { WriteLocks, opensForWrite, type FileLocker, type LockLog } from './write-locks.js';
@@ -22,6 +23,8 @@ export interface FuseFsOptions {
   /** Locks to hold while a file is open for writing (a remote server); none for the local core. */
   locker?: FileLocker;
   log?: LockLog;
+  /** Journal of files unlinked while open, so a crashed mount's leftovers are removed at the next. */
+  hidden?: HiddenFiles;
 }
 
 /** statfs block size: the kernel's largest request; 2^32 blocks of it cover 512 TiB (the fields are 32-bit). */
@@ -183,6 +186,7 @@ export class FuseFs implements FuseHandlers {
     if (st.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
     this.attrs.delete(p);
     await this.fs.remove(p);
+    if (isUnlinkedOpenFile(p)) await this.journalHidden('removed', p);
   }
 
   async mkdir(path: string, mode: number): Promise<void> {
@@ -223,6 +227,14 @@ export class FuseFs implements FuseHandlers {
     this.attrs.deleteTree(dst);
     await this.fs.move(src, dst, { overwrite: true });
     this.files.moved(src, dst);
+    if (isUnlinkedOpenFile(dst)) await this.journalHidden('added', dst);
+  }
+
+  /** Notes a hidden file in the journal; a failure there is logged, never the operation's. */
+  private async journalHidden(change: 'added' | 'removed', path: string): Promise<void> {
+    await this.o.hidden?.[change](path).catch((err: unknown) => {
+      this.o.log?.warn({ path, err: (err as Error).message }, 'could not update the hidden-file journal');
+    });
   }
 
   async utimens(path: string, atimeMs: number): Promise<void> {

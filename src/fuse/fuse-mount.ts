@@ -7,6 +7,7 @@ import type { FileSystem } from '../vfs/file-system.js';
 import { isExpectedErrno } from './errno.js';
 import { mountFuse, type KernelOptions } from './fuse-binding.js';
 import { FuseFs } from './fuse-fs.js';
+import { HiddenFiles } from './hidden-files.js';
 import { canonicalMountpoint, isMounted, prepareMountpoint } from './mountpoint.js';
 import type { FileLocker } from './write-locks.js';
 
@@ -14,6 +15,8 @@ export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   mountpoint: string;
   /** Folder for staged writes; emptied at mount (what a crash left was never acknowledged). */
   stagingDir: string;
+  /** Journal of files unlinked while open (hidden-files.ts); what it lists is removed at mount. */
+  hiddenFilesJournal: string;
   /** User-space attribute cache lifetime in ms (0: off). */
   attrCacheMs: number;
   /** Bytes a streaming write buffers ahead of the store. */
@@ -42,7 +45,11 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
   const mountpoint = await canonicalMountpoint(o.mountpoint);
   await rm(o.stagingDir, { recursive: true, force: true });
   await mkdir(o.stagingDir, { recursive: true });
+  const hidden = new HiddenFiles(o.hiddenFilesJournal);
+  const swept = await hidden.sweep(fs, log);
+  if (swept.length > 0) log.info({ files: swept }, 'removed files that a crashed mount left unlinked while open');
   const ops = new FuseFs(fs, {
+    hidden,
     stagingDir: o.stagingDir,
     attrCacheMs: o.attrCacheMs,
     streamBuffer: o.streamBuffer,

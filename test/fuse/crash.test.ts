@@ -1,5 +1,6 @@
 // kill -9 of the mount process: the kernel keeps a dead mount ("Transport endpoint is not
-// connected") that the next `mount` clears by itself, and nothing an fsync acknowledged is lost.
+// connected") that the next `mount` clears by itself, nothing an fsync acknowledged is lost, and
+// no .fuse_hidden file of an unlinked open file is left in the store.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -47,10 +48,17 @@ describe('fuse mount: kill -9', () => {
         writer.once('exit', (code) => reject(new Error(`writer exited with ${code}`)));
         createInterface({ input: writer.stdout! }).on('line', (line) => line === 'synced' && resolve());
       });
+      // A file unlinked while a reader holds it open: libfuse renames it to .fuse_hidden<N> and
+      // would remove that name at the reader's close, which never comes before the kill.
+      await shOk(`echo doomed > ${mnt}/doomed`);
+      const holder = spawn('sh', ['-c', `exec 3<${mnt}/doomed; read line`], { stdio: ['pipe', 'ignore', 'inherit'] });
+      await shOk(`for i in $(seq 50); do [ -n "$(ls /proc/${holder.pid}/fd/3 2>/dev/null)" ] && break; sleep 0.1; done; rm ${mnt}/doomed`);
+      assert.match(await shOk(`ls -A ${mnt}`), /\.fuse_hidden[0-9a-f]{16}/);
       // Let some unacknowledged appends reach the mount, then kill it mid-stream.
       await new Promise((resolve) => setTimeout(resolve, 300));
       await mount.kill();
       writer.kill('SIGKILL');
+      holder.kill('SIGKILL');
 
       const stale = await sh(`stat ${mnt}`);
       assert.notEqual(stale.code, 0);
@@ -58,6 +66,7 @@ describe('fuse mount: kill -9', () => {
 
       mount = await startMount(mnt, args);
       assert.match(mount.output(), /stale mount/);
+      assert.match(mount.output(), /removed files that a crashed mount left unlinked while open/);
       // The first 5 MiB were fsynced; the appends after it were never acknowledged and are gone.
       await shOk(`cmp ${root}/expected ${mnt}/fsynced`);
       await shOk(`cmp ${root}/closed ${mnt}/closed; test "$(cat ${mnt}/edited)" = "$(printf 'one\\ntwo')"`);

@@ -112,10 +112,14 @@ export class DiskChunkCache {
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.stagingDir, { recursive: true });
     await mkdir(this.chunksDir, { recursive: true });
-    // All 256 fan-out directories up front: installs then never need a mkdir.
+    // All 256 fan-out directories up front: installs then never need a mkdir. A plain mkdir with
+    // EEXIST ignored (their parent exists): once in three CI runs a start hung with one promise of
+    // 256 concurrent recursive mkdirs never settled, though every directory had been created.
     await Promise.all(
       Array.from({ length: 256 }, (_, i) =>
-        mkdir(path.join(this.chunksDir, i.toString(16).padStart(2, '0')), { recursive: true }),
+        mkdir(path.join(this.chunksDir, i.toString(16).padStart(2, '0'))).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }),
       ),
     );
 

@@ -44,7 +44,11 @@ export function startMount(mountpoint: string, args: string[], env: NodeJS.Proce
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mount did not start within 60 s:\n${out}`)), 60_000);
+    // A mount that never starts is killed, so it cannot outlive the test and hold the runner.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mount did not start within 60 s:\n${out}`));
+    }, 60_000);
     void exited.then((code) => reject(new Error(`mount exited with ${code}:\n${out}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       out += line + '\n';

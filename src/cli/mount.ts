@@ -6,7 +6,7 @@
 // one, so the mount uses `<cache.dir>-mount` unless --cache-dir is given on its command line.
 import type { Command } from 'commander';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { parseSize } from '../config/size.js';
 import { FsError } from '../core/errors.js';
@@ -38,9 +38,8 @@ export interface MountTarget {
   fs: FileSystem;
   /** Shown in the "mounted" line and by df (fsname). */
   description: string;
-  stagingDir: string;
-  /** The mount's journal of files unlinked while open (fuse/hidden-files.ts). */
-  hiddenFilesJournal: string;
+  /** The mount's own folder (its cache folder): staged writes and the hidden-file journal live there. */
+  stateDir: string;
   /** Locks held while files are open for writing (remote mode on a class 2 server). */
   locker?: FileLocker;
   close(): Promise<void>;
@@ -64,8 +63,7 @@ export async function openMountFileSystem(flags: MountFlags, config: Config, log
       const target = await openRemote({ ...flags, remote }, cacheDir, config, log);
       return {
         ...target,
-        stagingDir: join(cacheDir, 'open-files'),
-        hiddenFilesJournal: join(cacheDir, 'hidden-files.json'),
+        stateDir: cacheDir,
         close: async () => {
           await target.close();
           await releaseCache();
@@ -76,8 +74,7 @@ export async function openMountFileSystem(flags: MountFlags, config: Config, log
     return {
       fs: core.vfs,
       description: core.objects.description,
-      stagingDir: join(cacheDir, 'open-files'),
-      hiddenFilesJournal: join(cacheDir, 'hidden-files.json'),
+      stateDir: cacheDir,
       close: async () => {
         await core.close();
         await releaseCache();
@@ -146,8 +143,7 @@ async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
       target.fs,
       {
         mountpoint: resolve(mountpoint),
-        stagingDir: target.stagingDir,
-        hiddenFilesJournal: target.hiddenFilesJournal,
+        stateDir: target.stateDir,
         attrTimeout: seconds(flags.attrTimeout, '--attr-timeout'),
         entryTimeout: seconds(flags.entryTimeout, '--entry-timeout'),
         attrCacheMs: seconds(flags.attrCache, '--attr-cache') * 1000,

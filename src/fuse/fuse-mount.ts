@@ -2,6 +2,7 @@
 // FUSE operations, notices an unmount made from outside (fusermount -u, umount, `davfs-bridge
 // unmount`), and unmounts cleanly: open files are committed before and after the unmount.
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import { isExpectedErrno } from './errno.js';
@@ -13,10 +14,12 @@ import type { FileLocker } from './write-locks.js';
 
 export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   mountpoint: string;
-  /** Folder for staged writes; emptied at mount (what a crash left was never acknowledged). */
-  stagingDir: string;
-  /** Journal of files unlinked while open (hidden-files.ts); what it lists is removed at mount. */
-  hiddenFilesJournal: string;
+  /**
+   * The mount's own folder. Its `open-files` holds staged writes, emptied at mount (what a crash
+   * left was never acknowledged); its `hidden-files.json` lists files unlinked while open
+   * (hidden-files.ts), removed at mount.
+   */
+  stateDir: string;
   /** User-space attribute cache lifetime in ms (0: off). */
   attrCacheMs: number;
   /** Bytes a streaming write buffers ahead of the store. */
@@ -43,14 +46,15 @@ export interface MountedFileSystem {
 export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logger): Promise<MountedFileSystem> {
   await prepareMountpoint(o.mountpoint, log);
   const mountpoint = await canonicalMountpoint(o.mountpoint);
-  await rm(o.stagingDir, { recursive: true, force: true });
-  await mkdir(o.stagingDir, { recursive: true });
-  const hidden = new HiddenFiles(o.hiddenFilesJournal);
+  const stagingDir = join(o.stateDir, 'open-files');
+  await rm(stagingDir, { recursive: true, force: true });
+  await mkdir(stagingDir, { recursive: true });
+  const hidden = new HiddenFiles(join(o.stateDir, 'hidden-files.json'));
   const swept = await hidden.sweep(fs, log);
   if (swept.length > 0) log.info({ files: swept }, 'removed files that a crashed mount left unlinked while open');
   const ops = new FuseFs(fs, {
     hidden,
-    stagingDir: o.stagingDir,
+    stagingDir,
     attrCacheMs: o.attrCacheMs,
     streamBuffer: o.streamBuffer,
     defaults: { uid: o.uid, gid: o.gid },

@@ -59,23 +59,24 @@ describe('fuse mount --remote over a davfs-bridge server', () => {
   it('holds a WebDAV lock while a file is open for writing, and gives it back at close', async () => {
     // A writer that keeps the file open until told to stop.
     const writer = spawn('sh', ['-c', `exec 3>${mnt}/locked.txt; printf held >&3; read line; exec 3>&-`], { stdio: ['pipe', 'ignore', 'inherit'] });
-    let discovery = '';
-    for (let i = 0; i < 50 && !discovery.includes('activelock'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const res = await dav('PROPFIND', '/locked.txt', { Depth: '0' });
-      discovery = res.status === 207 ? await res.text() : '';
-    }
-    assert.match(discovery, /<D:activelock>/, 'the open file is locked on the server');
+    /** The file's PROPFIND answer once it does (or does not) show a lock, polled for up to 5 s. */
+    const discoveryWhen = async (locked: boolean): Promise<string> => {
+      let text = '';
+      for (let i = 0; i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const res = await dav('PROPFIND', '/locked.txt', { Depth: '0' });
+        text = res.status === 207 ? await res.text() : '';
+        if (text.includes('activelock') === locked) break;
+      }
+      return text;
+    };
+    assert.match(await discoveryWhen(true), /<D:activelock>/, 'the open file is locked on the server');
     assert.equal((await server.fetch('/home/rita/locked.txt', { method: 'PUT', body: 'admin overwrites' })).status, 423, 'another client cannot overwrite it');
     writer.stdin.end('\n');
     await new Promise((r) => writer.on('exit', r));
     // The kernel sends RELEASE (where the lock is given back) after close(2) has returned, so the
     // unlock follows the writer's exit by a moment (seen once: still locked right after the exit).
-    let after = discovery;
-    for (let i = 0; i < 50 && after.includes('activelock'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = await (await dav('PROPFIND', '/locked.txt', { Depth: '0' })).text();
-    }
+    const after = await discoveryWhen(false);
     assert.doesNotMatch(after, /<D:activelock>/, 'unlocked after close');
     assert.equal(await (await dav('GET', '/locked.txt')).text(), 'held');
   });

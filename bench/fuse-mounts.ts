@@ -14,6 +14,8 @@ export interface MountUnderTest {
   mnt: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The mount's process while it runs (its CPU time is measured). */
+  pid(): number | undefined;
   /** Empties the mount's local caches (mount stopped). */
   clearCache(): void;
   /** Waits until `path` (relative to the mount) is in the object store with `size` bytes, or until `count` files are under it. */
@@ -68,6 +70,7 @@ export function ourMount(s3: S3TestServer, root: string, writeBack = false): Mou
       });
     },
     stop: () => stopChild(child, mnt),
+    pid: () => child?.pid,
     clearCache: () => rmSync(cache, { recursive: true, force: true }),
     // Durable: a close returned once the chunks were in the store. Write-back: uploaded chunks
     // leave the cache's staging folder (the layout src/chunks/disk-cache.ts documents).
@@ -95,6 +98,7 @@ export function rcloneMount(s3: S3TestServer, root: string): MountUnderTest {
       await Promise.race([until(() => isMounted(mnt), 'rclone to mount', 60_000), exited]);
     },
     stop: () => stopChild(child, mnt),
+    pid: () => child?.pid,
     clearCache: () => rmSync(cache, { recursive: true, force: true }),
     // --vfs-cache-mode full acknowledges a close once the file is in its cache and uploads after
     // --vfs-write-back (5 s): poll the bucket until the upload is there.

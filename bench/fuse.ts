@@ -5,7 +5,7 @@
 //   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000),
 //   BENCH_FUSE_MOUNTS (durable,writeback,rclone: which mounts to measure)
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -29,6 +29,18 @@ function run(cmd: string, args: string[]): number {
   return performance.now() - t;
 }
 
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 function dropCaches(): void {
   spawnSync('sync');
   writeFileSync('/proc/sys/vm/drop_caches', '3');
@@ -51,17 +63,28 @@ async function oneRun(m: MountUnderTest, src: string, i: number, s: Series): Pro
   const push = (k: string, v: number) => (s[k] ??= []).push(v);
   const mibps = (ms: number) => sizeMiB / (ms / 1000);
   const file = `big-${i}`;
+  // CPU seconds of the mount and of the S3 server over a phase: on 2 cores they share the machine.
+  const cpu = () => ({ mount: cpuSeconds(m.pid()), server: cpuSeconds(s3.pid) });
+  const pushCpu = (k: string, from: { mount: number; server: number }) => {
+    const now = cpu();
+    push(`${k}:mount`, now.mount - from.mount);
+    push(`${k}:server`, now.server - from.server);
+  };
   await m.start();
   const t = performance.now();
+  let c0 = cpu();
   push('write', mibps(run('dd', [`if=${src}`, `of=${join(m.mnt, file)}`, 'bs=1M', 'status=none'])));
   await m.stored(file, { size: sizeMiB * MiB });
   push('writeStored', mibps(performance.now() - t));
+  pushCpu('writeStored', c0);
   await m.stop();
   m.clearCache();
   dropCaches();
   await m.start();
   const read = () => mibps(run('dd', [`if=${join(m.mnt, file)}`, 'of=/dev/null', 'bs=1M', 'status=none']));
+  c0 = cpu();
   push('readCold', read());
+  pushCpu('readCold', c0);
   push('readAgain', read());
   dropCaches();
   push('readLocalCache', read());
@@ -106,8 +129,12 @@ try {
   const rows: BenchRow[] = [];
   for (const [key, name, unit] of ROWS) {
     for (const m of mounts) {
-      const v = series.get(m.name)![key] ?? [];
-      rows.push({ name: `${name} — ${m.name}`, median: median(v), unit, runs: v });
+      const sr = series.get(m.name)!;
+      const v = sr[key] ?? [];
+      const mountCpu = sr[`${key}:mount`];
+      const serverCpu = sr[`${key}:server`];
+      const note = mountCpu && serverCpu ? `CPU s: mount ${median(mountCpu).toFixed(1)}, S3 server ${median(serverCpu).toFixed(1)}` : undefined;
+      rows.push({ name: `${name} — ${m.name}`, median: median(v), unit, runs: v, ...(note === undefined ? {} : { note }) });
     }
   }
   printTable(rows);

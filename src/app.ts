@@ -83,6 +83,7 @@ export async function openCore(config: Config, log: Logger): Promise<Core> {
       writeBack
         ? {
             writeBack: {
+              quietMs: config.writeBackDelayMs,
               onRetry: (hash, err, attempt, delayMs) =>
                 log.warn({ chunk: hash, attempt, delayMs, err: (err as Error).message }, 'write-back upload failed; retrying'),
               onLost: (hash) => log.error({ chunk: hash }, 'staged chunk unreadable or corrupt: its data is lost (fsck lists the files)'),

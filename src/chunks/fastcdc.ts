@@ -137,13 +137,46 @@ export function cutPoint(
   params: ChunkingParams = DEFAULT_CHUNKING,
 ): number {
   const { small, large } = masksFor(params);
+  return cutAt(buf, start, end, params.minSize, params.avgSize, params.maxSize, small, large, GEAR);
+}
+
+/** The chunking parameters as the self-contained functions below take them (chunk-worker.ts). */
+export interface CutRule {
+  minSize: number;
+  avgSize: number;
+  maxSize: number;
+  small: number;
+  large: number;
+}
+
+/** `params` with its masks, validated; the gear table is gearTable(). */
+export function cutRule(params: ChunkingParams): CutRule {
+  const { small, large } = masksFor(params);
+  return { minSize: params.minSize, avgSize: params.avgSize, maxSize: params.maxSize, small, large };
+}
+
+// cutAt and feedCuts are self-contained (no reference to anything in this module but each other):
+// chunk-worker.ts runs their source text on a worker thread, so the worker cuts with the very code
+// the event loop uses and the two can never disagree on a boundary.
+
+/** cutPoint with the masks and gear table passed in. */
+export function cutAt(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  minSize: number,
+  avgSize: number,
+  maxSize: number,
+  small: number,
+  large: number,
+  g: Int32Array,
+): number {
   const available = end - start;
-  if (available <= params.minSize) return end;
-  const limit = start + Math.min(available, params.maxSize);
-  const normal = Math.min(start + params.avgSize, limit);
-  const g = GEAR;
+  if (available <= minSize) return end;
+  const limit = start + Math.min(available, maxSize);
+  const normal = Math.min(start + avgSize, limit);
   let h = 0;
-  let i = start + params.minSize;
+  let i = start + minSize;
   // Phase 0 scans [minSize, avgSize) with the stricter mask, phase 1 [avgSize, maxSize) with the
   // looser one. The loop is unrolled by four: measured ~1.1 GiB/s against ~0.7 GiB/s for the plain
   // loop (V8 then overlaps the table loads and bounds checks of consecutive bytes).
@@ -171,67 +204,93 @@ export function cutPoint(
   return limit;
 }
 
+/** The bytes a streaming chunker holds between inputs: window[pos, have) are not cut yet. */
+export interface CutWindow {
+  window: Uint8Array | null;
+  pos: number;
+  have: number;
+}
+
 /**
- * Cuts a byte stream into content-defined chunks. The chunks concatenate to the input, each is
- * within [minSize, maxSize] except the last, and the boundaries do not depend on how the input is
- * split into buffers. Memory: one window of 2 × maxSize (allocated only when an input buffer does
- * not itself hold a whole maxSize span), plus the input buffer and the chunk being yielded.
- *
- * Each yielded Buffer is a fresh copy: callers may keep it (e.g. in an upload queue) while the
- * chunker reuses its window and the source reuses its buffers. Yielding views of the window instead
- * measured ~20% faster, but then every kept 1 MiB chunk would pin an 8 MiB window.
+ * Feeds one input to a streaming chunker and reports each final chunk as emit(buf, start, end)
+ * (the bytes are only borrowed: copy them before the next call); `last` ends the stream. The
+ * chunks concatenate to the input, each is within [minSize, maxSize] except the last, and the
+ * boundaries do not depend on how the input is split into buffers. Memory: one window of 2 ×
+ * maxSize, allocated only when an input does not itself hold a whole maxSize span.
+ */
+export function feedCuts(
+  w: CutWindow,
+  input: Uint8Array,
+  last: boolean,
+  r: CutRule,
+  g: Int32Array,
+  emit: (buf: Uint8Array, start: number, end: number) => void,
+): void {
+  const maxSize = r.maxSize;
+  // Cuts are made only while at least maxSize bytes are pending (or at the end of the stream), so
+  // every cut sees the same bytes whatever the input split. The pending bytes are moved to the
+  // front only when the window is full: with fewer than maxSize pending, that moves at most half
+  // the window once per ~maxSize bytes consumed (moving them after every cut measured ~3 MiB of
+  // memmove per 1 MiB chunk).
+  let off = 0;
+  while (off < input.length) {
+    if (w.pos === w.have && input.length - off >= maxSize) {
+      // Fast path: a whole maxSize span lies in the input, so cut there without copying it into
+      // the window first (one copy per chunk instead of two).
+      const cut = cutAt(input, off, input.length, r.minSize, r.avgSize, maxSize, r.small, r.large, g);
+      emit(input, off, cut);
+      off = cut;
+      continue;
+    }
+    if (w.window === null) w.window = new Uint8Array(2 * maxSize);
+    const win = w.window;
+    if (w.have === win.length) {
+      win.copyWithin(0, w.pos, w.have);
+      w.have -= w.pos;
+      w.pos = 0;
+    } else if (w.pos === w.have) {
+      w.pos = w.have = 0;
+    }
+    const n = Math.min(win.length - w.have, input.length - off);
+    win.set(input.subarray(off, off + n), w.have);
+    w.have += n;
+    off += n;
+    while (w.have - w.pos >= maxSize) {
+      const cut = cutAt(win, w.pos, w.have, r.minSize, r.avgSize, maxSize, r.small, r.large, g);
+      emit(win, w.pos, cut);
+      w.pos = cut;
+    }
+  }
+  // End of stream: what is left is shorter than maxSize, so these cuts are final too.
+  while (last && w.window !== null && w.pos < w.have) {
+    const cut = cutAt(w.window, w.pos, w.have, r.minSize, r.avgSize, maxSize, r.small, r.large, g);
+    emit(w.window, w.pos, cut);
+    w.pos = cut;
+  }
+}
+
+/**
+ * Cuts a byte stream into content-defined chunks on this thread (feedCuts says what they are).
+ * Each yielded Buffer is a fresh copy in shared memory: callers may keep it (e.g. in an upload
+ * queue) while the chunker reuses its window and the source reuses its buffers. Yielding views of
+ * the window instead measured ~20% faster, but then every kept 1 MiB chunk would pin an 8 MiB
+ * window. chunk-worker.ts does the same on a worker thread, hashing the chunks there too.
  */
 export async function* chunkStream(
   source: AsyncIterable<Buffer | Uint8Array>,
   params: ChunkingParams = DEFAULT_CHUNKING,
 ): AsyncGenerator<Buffer> {
-  masksFor(params); // validate before the first byte arrives
-  const { maxSize } = params;
-  // Bytes not yet cut live in window[pos, have). Cuts are made only while at least maxSize bytes are
-  // pending (or at the end of the stream), so every cut sees the same bytes whatever the input
-  // split. The pending bytes are moved to the front only when the window is full: with fewer than
-  // maxSize pending, that moves at most half the window once per ~maxSize bytes consumed (moving
-  // them after every cut measured ~3 MiB of memmove per 1 MiB chunk).
-  let window: Buffer | undefined;
-  let pos = 0;
-  let have = 0;
-
+  const rule = cutRule(params); // validates before the first byte arrives
+  const w: CutWindow = { window: null, pos: 0, have: 0 };
+  let out: Buffer[] = [];
+  const emit = (buf: Uint8Array, start: number, end: number): void => void out.push(copyOf(buf, start, end));
   for await (const input of source) {
-    let off = 0;
-    while (off < input.length) {
-      if (pos === have && input.length - off >= maxSize) {
-        // Fast path: a whole maxSize span lies in the input, so cut there without copying it into
-        // the window first (one copy per chunk instead of two).
-        const cut = cutPoint(input, off, input.length, params);
-        yield copyOf(input, off, cut);
-        off = cut;
-        continue;
-      }
-      window ??= Buffer.allocUnsafe(2 * maxSize);
-      if (have === window.length) {
-        window.copyWithin(0, pos, have);
-        have -= pos;
-        pos = 0;
-      } else if (pos === have) {
-        pos = have = 0;
-      }
-      const n = Math.min(window.length - have, input.length - off);
-      window.set(input.subarray(off, off + n), have);
-      have += n;
-      off += n;
-      while (have - pos >= maxSize) {
-        const cut = cutPoint(window, pos, have, params);
-        yield copyOf(window, pos, cut);
-        pos = cut;
-      }
-    }
+    feedCuts(w, input, false, rule, GEAR, emit);
+    yield* out;
+    out = [];
   }
-  // End of stream: what is left is shorter than maxSize, so these cuts are final too.
-  while (window && pos < have) {
-    const cut = cutPoint(window, pos, have, params);
-    yield copyOf(window, pos, cut);
-    pos = cut;
-  }
+  feedCuts(w, new Uint8Array(0), true, rule, GEAR, emit);
+  yield* out;
 }
 
 /** In shared memory, so hashChunkAsync can hash the chunk on a worker without copying it. */

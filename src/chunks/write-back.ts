@@ -15,6 +15,12 @@
 //   that the new enqueue refers to.
 // - Queued chunks keep their bytes in memory up to `memoryBytes`, so the usual upload does not read
 //   staging back; beyond that budget (a long outage) only the staged file holds them.
+// - Uploads wait for a quiet period (option quietMs): none starts until no chunk has been queued
+//   for that long, as rclone's --vfs-write-back waits 5 s after a close. A writer on this node
+//   then has both cores to itself instead of sharing them with the uploads (measured: a 1 GiB
+//   FUSE write with uploads alongside ran at 84 MiB/s; see the issue 5 note). Past eagerBytes
+//   queued (a long copy) uploads start anyway, so staging does not grow without bound; flush()
+//   and chunks queued without bytes (the replay at start) do not wait.
 // - stop() abandons PUTs in flight instead of waiting for them (a hung store must not hang
 //   shutdown): an abandoned chunk stays staged and is uploaded again at the next start. PUTs are
 //   idempotent (ObjectStore.put), so uploading a chunk twice is harmless.
@@ -32,6 +38,10 @@ export interface WriteBackOptions {
   retryMaxMs?: number;
   /** Bytes of queued chunks held in memory (the rest is read back from staging). Default 64 MiB. */
   memoryBytes?: number;
+  /** Uploads start once no chunk was queued for this long. Default 0: at once. */
+  quietMs?: number;
+  /** Queued bytes beyond which uploads start during a write all the same. Default 1 GiB. */
+  eagerBytes?: number;
   /** Told after each successful PUT. */
   onUploaded?: (hash: string, bytes: number) => void;
   /** Told before each backoff, e.g. for a log line. */
@@ -72,6 +82,14 @@ export class WriteBackUploader {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly memoryLimit: number;
+  private readonly quietMs: number;
+  private readonly eagerBytes: number;
+  /** When the last chunk with bytes was queued, and the sizes of queued chunks that wait out the quiet period. */
+  private lastQueuedAt = 0;
+  private readonly waiting = new Map<string, number>();
+  private waitingBytes = 0;
+  /** flush() calls in progress: the quiet period is skipped while one waits. */
+  private flushing = 0;
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
@@ -84,6 +102,8 @@ export class WriteBackUploader {
   private readonly idleWorkers: (() => void)[] = [];
   /** Workers in a backoff, and how to cut it short. */
   private readonly sleepers = new Set<() => void>();
+  /** Workers waiting out the quiet period. */
+  private readonly quietSleepers = new Set<() => void>();
   /** flush() calls waiting for the queue to empty. */
   private readonly drainWaiters = new Set<() => void>();
   /** The current run of workers; stop() sets `stopped` and fails the PUTs in `abandon`. */
@@ -103,6 +123,8 @@ export class WriteBackUploader {
     this.retryBaseMs = Math.max(1, options.retryBaseMs ?? 500);
     this.retryMaxMs = Math.max(this.retryBaseMs, options.retryMaxMs ?? 30_000);
     this.memoryLimit = Math.max(0, options.memoryBytes ?? 64 << 20);
+    this.quietMs = Math.max(0, options.quietMs ?? 0);
+    this.eagerBytes = Math.max(0, options.eagerBytes ?? 1 << 30);
   }
 
   /** Starts the workers. Chunks enqueued before start() wait for it. */
@@ -126,7 +148,7 @@ export class WriteBackUploader {
     run.stopped = true;
     for (const abandon of run.abandon) abandon(new Error('write-back stopped'));
     for (const wake of this.idleWorkers.splice(0)) wake();
-    for (const wake of this.sleepers) wake();
+    for (const wake of [...this.sleepers, ...this.quietSleepers]) wake();
     await Promise.all([...this.workers]);
   }
 
@@ -144,9 +166,17 @@ export class WriteBackUploader {
       this.memory.set(hash, data);
       this.memoryBytes += data.length;
     }
+    if (data !== undefined && this.quietMs > 0) {
+      this.lastQueuedAt = Date.now();
+      this.waiting.set(hash, data.length);
+      this.waitingBytes += data.length;
+      if (this.waitingBytes >= this.eagerBytes) for (const wake of this.quietSleepers) wake();
+    }
     this.queued.add(hash);
     this.queue.push(hash);
     this.idleWorkers.shift()?.();
+    // A chunk that does not wait wakes a worker waiting out the quiet period.
+    if (!this.waiting.has(hash)) this.quietSleepers.values().next().value?.();
   }
 
   /** The bytes of a queued chunk if they are still held in memory (reads of pending chunks). */
@@ -166,7 +196,8 @@ export class WriteBackUploader {
    */
   async flush(timeoutMs: number): Promise<boolean> {
     if (this.isDrained()) return true;
-    for (const wake of this.sleepers) wake();
+    this.flushing++;
+    for (const wake of [...this.sleepers, ...this.quietSleepers]) wake();
     let timer: NodeJS.Timeout | undefined;
     let done!: () => void;
     const drained = new Promise<boolean>((resolve) => {
@@ -180,6 +211,7 @@ export class WriteBackUploader {
     } finally {
       clearTimeout(timer);
       this.drainWaiters.delete(done);
+      this.flushing--;
     }
   }
 
@@ -195,11 +227,23 @@ export class WriteBackUploader {
 
   private async work(run: Run): Promise<void> {
     while (!run.stopped) {
-      const hash = this.queue.shift();
-      if (hash === undefined) {
+      const head = this.queue[0];
+      if (head === undefined) {
         await new Promise<void>((resolve) => this.idleWorkers.push(resolve));
         continue;
       }
+      let at = 0;
+      const wait = this.quietLeft(head);
+      if (wait > 0) {
+        // Chunks that do not wait (replayed, queued again) need not queue behind those that do.
+        at = this.queue.findIndex((h) => !this.waiting.has(h));
+        if (at < 0) {
+          await this.sleep(wait, this.quietSleepers);
+          continue;
+        }
+      }
+      const hash = this.queue.splice(at, 1)[0]!;
+      this.untime(hash);
       this.queued.delete(hash);
       this.active.add(hash);
       let finished = false;
@@ -277,6 +321,19 @@ export class WriteBackUploader {
     }
   }
 
+  /** Milliseconds the head of the queue still waits before its upload may start (0: now). */
+  private quietLeft(hash: string): number {
+    if (this.flushing > 0 || !this.waiting.has(hash) || this.waitingBytes >= this.eagerBytes) return 0;
+    return Math.max(0, this.lastQueuedAt + this.quietMs - Date.now());
+  }
+
+  private untime(hash: string): void {
+    const size = this.waiting.get(hash);
+    if (size === undefined) return;
+    this.waiting.delete(hash);
+    this.waitingBytes -= size;
+  }
+
   private forget(hash: string): void {
     const data = this.memory.get(hash);
     if (data === undefined) return;
@@ -292,16 +349,16 @@ export class WriteBackUploader {
   }
 
   /** A backoff that stop() and flush() can cut short. Unref'd: it alone must not keep a process up. */
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number, sleepers = this.sleepers): Promise<void> {
     return new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        this.sleepers.delete(wake);
+        sleepers.delete(wake);
         resolve();
       };
       const timer = setTimeout(wake, ms);
       timer.unref();
-      this.sleepers.add(wake);
+      sleepers.add(wake);
     });
   }
 }

@@ -25,6 +25,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_INLINE_MAX: 'inline_max',
   DAVFS_UPLOAD_CONCURRENCY: 'upload_concurrency',
   DAVFS_WRITE_MODE: 'write_mode',
+  DAVFS_WRITE_BACK_DELAY: 'write_back_delay',
   DAVFS_READ_AHEAD: 'read_ahead',
   DAVFS_MAX_UPLOAD: 'max_upload',
   DAVFS_WEBDAV_PROPFIND_INFINITY: 'webdav.propfind_infinity',
@@ -103,6 +104,7 @@ const RawConfig = z.strictObject({
   inline_max: size,
   upload_concurrency: count(1, 64),
   write_mode: z.enum(['durable', 'writeback']),
+  write_back_delay: duration,
   read_ahead: count(0, 16),
   max_upload: size,
   webdav: z.strictObject({
@@ -145,6 +147,8 @@ export interface Config {
    * a restart; chunks/write-back.ts).
    */
   writeMode: 'durable' | 'writeback';
+  /** Write-back: uploads start once no chunk was staged for this long (ms). */
+  writeBackDelayMs: number;
   readAhead: number;
   maxUpload: number;
   webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
@@ -219,6 +223,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     inlineMax: c.inline_max,
     uploadConcurrency: c.upload_concurrency,
     writeMode: c.write_mode,
+    writeBackDelayMs: c.write_back_delay,
     readAhead: c.read_ahead,
     maxUpload: c.max_upload,
     webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },

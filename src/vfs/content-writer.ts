@@ -1,15 +1,13 @@
 // Turns a byte stream into a committed-ready content: small bodies inline, larger ones cut into
 // content-defined chunks, hashed, and uploaded (each chunk once: dedup) before any row names them.
 import { FsError } from '../core/errors.js';
-import { chunkStream, type ChunkingParams } from '../chunks/fastcdc.js';
-import { hashChunkAsync } from '../chunks/chunk-hash.js';
+import type { ChunkingParams } from '../chunks/fastcdc.js';
+import { chunkAndHash } from '../chunks/chunk-worker.js';
 import type { ChunkStore } from '../chunks/chunk-store.js';
 import { UploadQueue } from '../chunks/upload-queue.js';
 import type { MetaStore, NewContent } from '../meta/meta-store.js';
 import { chunkListEtag, inlineEtag } from './etag.js';
 import type { ByteSource } from './types.js';
-
-const HASHES_IN_FLIGHT = 3;
 
 export interface ContentWriterDeps {
   meta: MetaStore;
@@ -74,25 +72,16 @@ export async function writeContent(
 
   const queue = new UploadQueue(deps.chunks, deps.uploadConcurrency);
   const middle: KeptChunk[] = [];
-  // Hashing runs on the thread pool while the chunker cuts the next chunks on this thread; a few
-  // hashes in flight keep both cores busy without holding more than a few chunks in memory.
-  const hashing: { chunk: Buffer; hash: Promise<string> }[] = [];
-  const settleOldest = async () => {
-    const { chunk, hash: pending } = hashing.shift()!;
-    const hash = await pending;
-    const known = (await deps.meta.knownChunks([hash])).has(hash);
-    await queue.add(hash, chunk, known);
-    middle.push({ hash, length: chunk.length });
-  };
+  // Cut and hashed on the chunk worker while this thread reads the source and runs the uploads.
+  const chunked = chunkAndHash(rest(), deps.chunking);
   try {
-    for await (const chunk of chunkStream(rest(), deps.chunking)) {
-      hashing.push({ chunk, hash: hashChunkAsync(chunk) });
-      if (hashing.length >= HASHES_IN_FLIGHT) await settleOldest();
+    for await (const { chunk, hash } of chunked) {
+      const known = (await deps.meta.knownChunks([hash])).has(hash);
+      await queue.add(hash, chunk, known);
+      middle.push({ hash, length: chunk.length });
     }
-    while (hashing.length > 0) await settleOldest();
     await queue.drain();
   } catch (err) {
-    await Promise.allSettled(hashing.map((h) => h.hash));
     await queue.drain().catch(() => undefined);
     if (it.return) await it.return().catch(() => undefined);
     throw err;

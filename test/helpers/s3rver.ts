@@ -12,6 +12,8 @@ export interface S3TestServer {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** The server's process, where the test runs it (s3rver): benchmarks read its CPU time. */
+  pid?: number;
   /** Stops the server (s3rver) or removes the bucket (Swift); safe to call twice. */
   stop(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function startS3rver(): Promise<S3TestServer> {
     bucket,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -245,6 +245,59 @@ describe('WriteBackUploader', () => {
     await b.stop();
   });
 
+  it('waits for a quiet period before uploading, and restarts the wait with each chunk queued', async () => {
+    const { cache, objects, uploader } = await setup({ quietMs: 300 });
+    uploader.start();
+    const t0 = Date.now();
+    const cs = Array.from({ length: 4 }, () => chunk());
+    for (const c of cs) {
+      await stageAndEnqueue(cache, uploader, c);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Chunks kept coming every 100 ms: nothing may have started yet.
+    assert.equal(objects.puts, 0);
+    await waitFor(() => objects.puts === 4, 'the uploads after the quiet period');
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed >= 300 + 300, `uploads began ${elapsed} ms after the first chunk, within the writes' quiet period`);
+    assert.equal(await uploader.flush(5000), true);
+    assert.deepEqual(cache.listStaged(), []);
+    await uploader.stop();
+  });
+
+  it('skips the quiet period for flush(), for chunks past eagerBytes, and for replayed chunks', async () => {
+    const { cache, objects, uploader } = await setup({ quietMs: 60_000, eagerBytes: 12_000 });
+    uploader.start();
+    const a = chunk(5000);
+    await stageAndEnqueue(cache, uploader, a);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(objects.puts, 0, 'within the quiet period');
+    // flush() is a shutdown waiting for the uploads: they start at once.
+    assert.equal(await uploader.flush(5000), true);
+    assert.equal(objects.puts, 1);
+    // Three chunks of 5000 bytes pass eagerBytes: uploads start during the "write".
+    const more = [chunk(5000), chunk(5000), chunk(5000)];
+    for (const c of more) await stageAndEnqueue(cache, uploader, c);
+    await waitFor(() => objects.puts >= 2, 'uploads past eagerBytes');
+    // A chunk queued without bytes (replayed at start) does not wait either.
+    const replayed = chunk(100);
+    await cache.stage(replayed.hash, replayed.data);
+    uploader.enqueue(replayed.hash);
+    await waitFor(() => !cache.isStaged(replayed.hash), 'the replayed chunk');
+    await uploader.stop();
+  });
+
+  it('stop() ends a wait for the quiet period at once; the chunk stays staged', async () => {
+    const { cache, objects, uploader } = await setup({ quietMs: 60_000 });
+    uploader.start();
+    const c = chunk();
+    await stageAndEnqueue(cache, uploader, c);
+    const t0 = Date.now();
+    await uploader.stop();
+    assert.ok(Date.now() - t0 < 1000);
+    assert.equal(objects.puts, 0);
+    assert.equal(cache.isStaged(c.hash), true);
+  });
+
   it('refuses a concurrency below 1', async () => {
     const cache = await openCache();
     assert.throws(() => new WriteBackUploader(new FlakyStore(), cache, { concurrency: 0 }), RangeError);

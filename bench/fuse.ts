@@ -119,8 +119,10 @@ const mounts = candidates.filter(([id]) => chosen.includes(id)).map(([, make]) =
 const series = new Map(mounts.map((m) => [m.name, {} as Series]));
 try {
   const src = join(root, 'random.bin');
-  await pipeline(Readable.from(randomBytes(sizeMiB * MiB, 'fuse-bench')), createWriteStream(src));
   for (let i = 0; i < runs; i++) {
+    // New bytes every run: each mount keeps its store and metadata across runs, and a
+    // content-addressed store would otherwise write runs 2 and 3 by dedup, uploading nothing.
+    await pipeline(Readable.from(randomBytes(sizeMiB * MiB, `fuse-bench-${i}`)), createWriteStream(src));
     for (const m of mounts) {
       console.error(`run ${i + 1}/${runs}: ${m.name}`);
       await oneRun(m, src, i, series.get(m.name)!);

@@ -18,6 +18,7 @@ import { LRUCache } from 'lru-cache';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { hashChunkAsync, isChunkHash } from './chunk-hash.js';
+import { FolderSync } from './folder-sync.js';
 
 export interface DiskChunkCacheOptions {
   /** The cache directory; created when missing. */
@@ -64,6 +65,8 @@ export class DiskChunkCache {
   private readonly syncStaging: boolean;
   private readonly chunksDir: string;
   private readonly stagingDir: string;
+  /** fsyncs of the staging folder after renames into it, shared by concurrent stage() calls. */
+  private readonly stagingSync: FolderSync;
   private readonly tmpDir: string;
   /** hash → size of the cached file. Disposal (eviction, delete) unlinks the file. */
   private readonly index: LRUCache<string, number>;
@@ -90,6 +93,7 @@ export class DiskChunkCache {
     this.syncStaging = options.syncStaging ?? false;
     this.chunksDir = path.join(this.dir, 'chunks');
     this.stagingDir = path.join(this.dir, 'staging');
+    this.stagingSync = new FolderSync(this.stagingDir);
     this.tmpDir = path.join(this.dir, 'tmp');
     this.index = new LRUCache<string, number>({
       maxSize: this.maxBytes,
@@ -264,7 +268,7 @@ export class DiskChunkCache {
       if (this.staged.has(hash)) return;
       const tmp = await this.writeTemp(hash, data, this.syncStaging);
       await rename(tmp, this.stagingPath(hash));
-      if (this.syncStaging) await fsyncDir(this.stagingDir);
+      if (this.syncStaging) await this.stagingSync.sync();
       this.staged.set(hash, data.length);
     });
   }
@@ -456,12 +460,3 @@ async function unlinkQuiet(file: string): Promise<void> {
   }
 }
 
-/** Makes a rename into `dir` durable (POSIX needs the directory itself fsynced). */
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -151,7 +151,7 @@ export class OpenFile {
       this.stream.pos = end;
       this.size = Math.max(this.size, end);
       this.mtimeMs = this.deps.now();
-      await this.stream.source.push(Buffer.from(data));
+      await this.stream.source.push(data);
       return;
     }
     this.staged ??= await StagedWrites.create(this.deps.stagingDir);

@@ -54,6 +54,13 @@ describe('config', () => {
     assert.deepEqual(keys(parse(text)).sort(), Object.values(ENV_SETTINGS).sort());
   });
 
+  it('write-back waits 5 s of quiet before uploading unless told otherwise', () => {
+    assert.equal(loadConfig({ env: {} }).writeBackDelayMs, 5000);
+    assert.equal(loadConfig({ env: { DAVFS_WRITE_BACK_DELAY: '0' } }).writeBackDelayMs, 0);
+    assert.equal(loadConfig({ env: {}, flags: { write_back_delay: '1m30s' } }).writeBackDelayMs, 90_000);
+    assert.ok(problems(() => loadConfig({ env: { DAVFS_WRITE_BACK_DELAY: '5' } })).some((x) => x.startsWith('write_back_delay:')));
+  });
+
   it('names each bad value with its setting', () => {
     const p = problems(() =>
       loadConfig({ env: { DAVFS_LISTEN: 'nope', DAVFS_CACHE_SIZE: 'lots', DAVFS_STORE: 'ftp://x', DAVFS_UPLOAD_CONCURRENCY: '0' } }),

@@ -3,7 +3,7 @@
 // chunk after another, four at a time. Each caller waits for an fsync that began after it asked,
 // so none is acknowledged on an fsync that may have missed its rename; callers arriving while one
 // runs share the next. Staging 1 GiB took 1,024 folder fsyncs before, one per chunk.
-import { open } from 'node:fs/promises';
+import { fsyncPath } from '../core/fsync.js';
 
 export class FolderSync {
   private running: Promise<void> | undefined;
@@ -12,7 +12,7 @@ export class FolderSync {
   /** `fsync` is replaceable for tests. */
   constructor(
     private readonly dir: string,
-    private readonly fsync: (dir: string) => Promise<void> = fsyncFolder,
+    private readonly fsync: (dir: string) => Promise<void> = fsyncPath,
   ) {}
 
   /** Resolves once an fsync of the folder that started after this call has finished. */
@@ -33,14 +33,5 @@ export class FolderSync {
     });
     this.running = run;
     return run;
-  }
-}
-
-async function fsyncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

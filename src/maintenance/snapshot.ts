@@ -6,13 +6,14 @@
 // (their chunks become orphans that GC removes), and chunks that lost their last reference after
 // it must still exist, which is why the GC grace period is longer than the snapshot interval.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { FsError } from '../core/errors.js';
+import { fsyncPath } from '../core/fsync.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { ObjectInfo, ObjectStore } from '../store/object-store.js';
 
@@ -165,14 +166,15 @@ export async function restoreMetadata(opts: RestoreOptions): Promise<RestoreRepo
     } catch (err) {
       throw new FsError('EIO', `cannot download snapshot ${info.key}: ${(err as Error).message}`, { cause: err });
     }
-    await fsyncFile(tmp);
+    // Both fsyncs: so a restored database survives a power cut right after the command reports success.
+    await fsyncPath(tmp);
     const dbBytes = (await stat(tmp)).size;
     const schemaVersion = await checkDatabase(tmp, info.key, opts.openMeta);
     // A WAL or shared-memory file left by the old database would be replayed into the new one.
     await rm(`${metaFile}-wal`, { force: true });
     await rm(`${metaFile}-shm`, { force: true });
     await rename(tmp, metaFile);
-    await fsyncFile(dirname(metaFile));
+    await fsyncPath(dirname(metaFile));
     return { key: info.key, compressedBytes: total, dbBytes, schemaVersion, durationMs: Date.now() - started };
   } finally {
     await removeDatabase(tmp);
@@ -210,15 +212,6 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** So a restored database survives a power cut right after the command reports success. */
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** A pass-through stream that reports the running byte count (for progress bars). */
 function countBytes(report: (done: number) => void): Transform {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { chunkStream, cutPoint, DEFAULT_CHUNKING } from '../src/chunks/fastcdc.js';
 import { hashChunk, hashChunkAsync, HASH_ALGORITHM } from '../src/chunks/chunk-hash.js';
+import { chunkAndHash } from '../src/chunks/chunk-worker.js';
 import { median, printTable, type BenchRow } from './table.js';
 
 const DATA_MIB = 256;
@@ -69,7 +70,7 @@ export async function benchChunker(): Promise<BenchRow[]> {
   rows.push(
     await measure(
       `chunkStream + ${HASH_ALGORITHM} (hashChunkAsync)`,
-      `WebCrypto on the thread pool, ${ASYNC_HASHES_IN_FLIGHT} in flight: the write path's choice`,
+      `on the hash worker, ${ASYNC_HASHES_IN_FLIGHT} in flight: the write path before chunk-worker.ts`,
       async () => {
         const pending: Promise<string>[] = [];
         for await (const chunk of chunkStream(pieces(data, INPUT_PIECE))) {
@@ -79,6 +80,12 @@ export async function benchChunker(): Promise<BenchRow[]> {
         await Promise.all(pending);
       },
     ),
+  );
+
+  rows.push(
+    await measure(`chunkAndHash (${HASH_ALGORITHM})`, 'cut and hashed on the chunk worker: the write path', async () => {
+      for await (const c of chunkAndHash(pieces(data, INPUT_PIECE), DEFAULT_CHUNKING)) void c;
+    }),
   );
   return rows;
 }

@@ -10,7 +10,7 @@ import { LocalObjectStore } from './store/local-store.js';
 import { S3ObjectStore, parseS3Url } from './store/s3-store.js';
 import type { MetaStore } from './meta/meta-store.js';
 import { SqlMetaStore } from './meta/sql-meta-store.js';
-import { SqliteDriver } from './meta/sqlite-driver.js';
+import { SqliteDriver, type SqliteDriverOptions } from './meta/sqlite-driver.js';
 import { DiskChunkCache } from './chunks/disk-cache.js';
 import { ChunkStore } from './chunks/chunk-store.js';
 import { CHUNKER_ID, validateChunkingParams, type ChunkingParams } from './chunks/fastcdc.js';
@@ -34,10 +34,10 @@ export function openObjectStore(url: string): ObjectStore {
   throw new FsError('EINVAL', `unsupported object store URL ${redactUrl(url)} (use file:// or s3://)`);
 }
 
-export function openMetaStore(url: string): MetaStore {
+export function openMetaStore(url: string, opts: SqliteDriverOptions = {}): MetaStore {
   if (url.startsWith('sqlite://')) {
     const file = url.slice('sqlite://'.length);
-    return new SqlMetaStore(new SqliteDriver(file === ':memory:' ? file : resolve(file)));
+    return new SqlMetaStore(new SqliteDriver(file === ':memory:' ? file : resolve(file), opts));
   }
   throw new FsError('EINVAL', `unsupported metadata URL ${redactUrl(url)} (use sqlite://)`);
 }
@@ -60,13 +60,18 @@ export async function openChunkCache(config: Config): Promise<DiskChunkCache> {
 const WRITE_BACK_FLUSH_MS = 30_000;
 
 /** Opens every layer, checking each one; on failure closes what was opened and rethrows. */
-export async function openCore(config: Config, log: Logger): Promise<Core> {
+/** How the core is opened beyond its configuration: the FUSE mount's commits wait for no fsync. */
+export interface OpenCoreOptions {
+  durableCommits?: boolean;
+}
+
+export async function openCore(config: Config, log: Logger, opts: OpenCoreOptions = {}): Promise<Core> {
   const opened: { close(): Promise<void> }[] = [];
   try {
     const objects = openObjectStore(config.store);
     await objects.open();
     opened.push(objects);
-    const meta = openMetaStore(config.meta);
+    const meta = openMetaStore(config.meta, opts);
     await meta.open();
     opened.push(meta);
     const chunking = await storeChunking(meta, config, log);

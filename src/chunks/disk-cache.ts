@@ -18,7 +18,8 @@ import { LRUCache } from 'lru-cache';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { hashChunkAsync, isChunkHash } from './chunk-hash.js';
-import { FolderSync } from './folder-sync.js';
+import { GroupSync } from '../core/group-sync.js';
+import { fsyncPath } from '../core/fsync.js';
 
 export interface DiskChunkCacheOptions {
   /** The cache directory; created when missing. */
@@ -66,7 +67,7 @@ export class DiskChunkCache {
   private readonly chunksDir: string;
   private readonly stagingDir: string;
   /** fsyncs of the staging folder after renames into it, shared by concurrent stage() calls. */
-  private readonly stagingSync: FolderSync;
+  private readonly stagingSync: GroupSync;
   private readonly tmpDir: string;
   /** hash → size of the cached file. Disposal (eviction, delete) unlinks the file. */
   private readonly index: LRUCache<string, number>;
@@ -93,7 +94,7 @@ export class DiskChunkCache {
     this.syncStaging = options.syncStaging ?? false;
     this.chunksDir = path.join(this.dir, 'chunks');
     this.stagingDir = path.join(this.dir, 'staging');
-    this.stagingSync = new FolderSync(this.stagingDir);
+    this.stagingSync = new GroupSync(() => fsyncPath(this.stagingDir));
     this.tmpDir = path.join(this.dir, 'tmp');
     this.index = new LRUCache<string, number>({
       maxSize: this.maxBytes,

@@ -70,7 +70,9 @@ export async function openMountFileSystem(flags: MountFlags, config: Config, log
         },
       };
     }
-    const core = await openCore({ ...config, cache: { ...config.cache, dir: cacheDir } }, log);
+    // A commit is durable once the file is fsynced (POSIX promises no more for close), or within
+    // a second: FuseFs.fsync calls sync(); WebDAV's serve keeps a durable commit per request.
+    const core = await openCore({ ...config, cache: { ...config.cache, dir: cacheDir } }, log, { durableCommits: false });
     return {
       fs: core.vfs,
       description: core.objects.description,

@@ -18,6 +18,7 @@ export interface FuseHandlers {
   write(path: string, fh: number, buf: Buffer, len: number, pos: number): Promise<number>;
   flush(path: string, fh: number): Promise<void>;
   fsync(path: string, fh: number): Promise<void>;
+  fsyncdir(path: string): Promise<void>;
   release(path: string, fh: number): Promise<void>;
   truncate(path: string, size: number): Promise<void>;
   ftruncate(path: string, fh: number, size: number): Promise<void>;
@@ -126,6 +127,7 @@ function nativeOps(h: FuseHandlers, onFailure: FailureHook): NativeOps {
     write: (path, fd, buf, len, pos, cb) => count('write', path, h.write(path, fd, buf, len, pos), cb),
     flush: (path, fd, cb) => done('flush', path, h.flush(path, fd), cb),
     fsync: (path, _datasync, fd, cb) => done('fsync', path, h.fsync(path, fd), cb),
+    fsyncdir: (path, _datasync, _fd, cb) => done('fsyncdir', path, h.fsyncdir(path), cb),
     release: (path, fd, cb) => done('release', path, h.release(path, fd), cb),
     truncate: (path, size, cb) => done('truncate', path, h.truncate(path, size), cb),
     ftruncate: (path, fd, size, cb) => done('ftruncate', path, h.ftruncate(path, fd, size), cb),

@@ -131,7 +131,10 @@ export class FuseFs implements FuseHandlers {
     return len;
   }
 
-  /** Every close(2) of a descriptor: commit, so a closed file is durable and visible everywhere. */
+  /**
+   * Every close(2) of a descriptor: commit, so a closed file is visible everywhere and survives a
+   * crash of this process. Durable against power loss at fsync(2), or within a second.
+   */
   async flush(_path: string, fh: number): Promise<void> {
     const h = this.files.handle(fh);
     // A reader closing must not cut another descriptor's streaming write short.
@@ -139,8 +142,15 @@ export class FuseFs implements FuseHandlers {
     await this.sync(h.file);
   }
 
+  /** fsync(2) and fdatasync(2): commit the file, then make the metadata commits durable. */
   async fsync(_path: string, fh: number): Promise<void> {
     await this.sync(this.files.handle(fh).file);
+    await this.fs.sync();
+  }
+
+  /** fsync(2) of a folder: what makes a create, rename or unlink in it durable (POSIX). */
+  async fsyncdir(_path: string): Promise<void> {
+    await this.fs.sync();
   }
 
   async release(_path: string, fh: number): Promise<void> {

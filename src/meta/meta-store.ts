@@ -188,6 +188,8 @@ export interface UserShare {
 export interface MetaStore {
   open(): Promise<void>;
   close(): Promise<void>;
+  /** Makes every change committed so far durable (see SqliteDriverOptions.durableCommits). */
+  sync(): Promise<void>;
 
   getSetting(key: string): Promise<string | undefined>;
   /** Stores a setting unless it is already set; returns the value in force. */

@@ -77,6 +77,10 @@ export class SqlMetaStore implements MetaStore {
     return this.db.close();
   }
 
+  sync(): Promise<void> {
+    return this.db.sync();
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     return (await this.db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))?.value;
   }

@@ -128,6 +128,10 @@ export class UserFileSystem implements FileSystem {
     return { usedBytes, availableBytes: mount.quota ? Math.max(0, mount.quota.maxBytes - usedBytes) : null };
   }
 
+  sync(): Promise<void> {
+    return this.tree.sync();
+  }
+
   /** The Stat as the user sees it: visible path, and a mount point named as it appears. */
   private shown(mount: Mount, visible: string, st: Stat): Stat {
     const name = visible === '/' ? '' : visible.slice(visible.lastIndexOf('/') + 1);

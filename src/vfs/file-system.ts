@@ -45,4 +45,9 @@ export interface FileSystem {
   patchProps(path: string, ops: PropPatch[]): Promise<void>;
   /** Space used and available for the tree `path` is in; cheap (Finder asks on every mount). */
   usage(path: string): Promise<Usage>;
+  /**
+   * Makes every change acknowledged so far durable (fsync(2) on the FUSE mount); cheap when
+   * nothing waits. A front whose store commits durably (the default, and WebDAV's) never needs it.
+   */
+  sync(): Promise<void>;
 }

@@ -212,6 +212,10 @@ export class Vfs implements FileSystem {
     return { usedBytes: await this.meta.usedBytes(), availableBytes: null };
   }
 
+  sync(): Promise<void> {
+    return this.meta.sync();
+  }
+
   /** Logical bytes at a path: a file's size, or every file below a folder (one row read). */
   async treeBytes(path: string): Promise<number> {
     return (await this.resolve(normalizePath(path))).treeBytes;

@@ -79,6 +79,22 @@ describe('FuseFs over a Vfs (in process)', () => {
     assert.equal(c.calls.get('writeRange'), undefined);
   });
 
+  it('close commits a file; fsync(2) and fsync of a folder also make the commits durable', async () => {
+    c.reset();
+    const fh = await ops.create('/durable.txt', 0o100644);
+    await ops.write('/', fh, Buffer.from('kept'), 4, 0);
+    await ops.flush('/durable.txt', fh);
+    assert.equal((await content('/durable.txt')).toString(), 'kept');
+    assert.equal(c.calls.get('sync'), undefined, 'close(2) promises no durability (POSIX)');
+    await ops.write('/', fh, Buffer.from('!'), 1, 4);
+    await ops.fsync('/durable.txt', fh);
+    assert.equal((await content('/durable.txt')).toString(), 'kept!', 'fsync commits what the handle holds');
+    assert.equal(c.calls.get('sync'), 1);
+    await ops.fsyncdir('/');
+    assert.equal(c.calls.get('sync'), 2);
+    await ops.release('/durable.txt', fh);
+  });
+
   it('reading back written bytes commits the stream first; reading past them finds nothing yet', async () => {
     const fh = await ops.create('/back.txt', 0o100644);
     await ops.write('/', fh, Buffer.from('hello '), 6, 0);

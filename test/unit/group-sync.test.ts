@@ -1,17 +1,18 @@
-// FolderSync: concurrent callers share folder fsyncs, and none is acknowledged by an fsync that
+// GroupSync: concurrent callers share fsyncs, and none is acknowledged by an fsync that
 // began before it asked (that one may have missed its rename).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FolderSync } from '../../src/chunks/folder-sync.js';
+import { GroupSync } from '../../src/core/group-sync.js';
+import { fsyncPath } from '../../src/core/fsync.js';
 
-describe('FolderSync', () => {
+describe('GroupSync', () => {
   it('runs one fsync for a caller alone and one more for all who asked while it ran', async () => {
     const runs: { started: number; finish: () => void }[] = [];
     let clock = 0;
-    const sync = new FolderSync('/x', () => new Promise<void>((resolve) => runs.push({ started: ++clock, finish: resolve })));
+    const sync = new GroupSync(() => new Promise<void>((resolve) => runs.push({ started: ++clock, finish: resolve })));
     const done: number[] = [];
     const ask = (i: number) => {
       const askedAt = ++clock;
@@ -36,7 +37,7 @@ describe('FolderSync', () => {
   it('passes a failed fsync to its callers, and the next caller gets a fresh one', async () => {
     let fail = true;
     let calls = 0;
-    const sync = new FolderSync('/x', async () => {
+    const sync = new GroupSync(async () => {
       calls++;
       if (fail) throw new Error('EIO');
     });
@@ -47,9 +48,9 @@ describe('FolderSync', () => {
   });
 
   it('fsyncs a real folder', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'davfs-folder-sync-'));
+    const dir = await mkdtemp(path.join(tmpdir(), 'davfs-group-sync-'));
     try {
-      await Promise.all(Array.from({ length: 8 }, () => new FolderSync(dir).sync()));
+      await Promise.all(Array.from({ length: 8 }, () => new GroupSync(() => fsyncPath(dir)).sync()));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

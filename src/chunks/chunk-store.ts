@@ -293,6 +293,31 @@ export class ChunkStore {
   }
 
   /**
+   * The chunk's bytes without a new buffer when it can: a chunk on the local disk is read into
+   * `target` (at least `size` bytes, owned by the caller) and `target.subarray(0, size)` returned;
+   * one in memory, staged or downloaded comes back as read() has it (shared: never written to).
+   * Why: a buffer per chunk read from disk cost a garbage collection every few MiB (external
+   * memory pressure), a third of the mount's CPU reading 1 GiB from the local cache.
+   */
+  async readInto(hash: string, size: number, target: Buffer): Promise<Buffer> {
+    const inMemory = this.memory?.get(hash) ?? this.cacheFills.get(hash)?.data;
+    if (inMemory?.length === size) {
+      this.counts.cacheHits++;
+      return inMemory;
+    }
+    if (!this.warming.has(hash) && (await this.cache.readInto(hash, size, target))) {
+      this.counts.cacheHits++;
+      return target.subarray(0, size);
+    }
+    return this.read(hash, size);
+  }
+
+  /** Whether read() would find the chunk in memory, on the local disk or staged (no I/O). */
+  isLocal(hash: string): boolean {
+    return this.memory?.has(hash) === true || this.cacheFills.has(hash) || this.cache.has(hash) || this.cache.isStaged(hash);
+  }
+
+  /**
    * Bytes [start, end) of a chunk. The whole chunk is read (from the store it must be, to verify
    * its hash) and kept in the memory cache, so the next slices of it — FUSE reads 128 KiB at a
    * time, players seek around the same spot — cost no disk read.

@@ -201,6 +201,42 @@ export class DiskChunkCache {
     return data;
   }
 
+  /**
+   * Reads the cached chunk into `target` (at least `size` bytes) instead of a new buffer: a reader
+   * that reuses its buffers allocates nothing per chunk. False on a miss, as get() (a file of the
+   * wrong size is dropped). With verifyHash, get()'s checked read is copied.
+   */
+  async readInto(hash: string, size: number, target: Buffer): Promise<boolean> {
+    if (this.verifyHash) {
+      const data = await this.get(hash, size);
+      data?.copy(target);
+      return data !== undefined;
+    }
+    if (this.index.get(hash) !== size) {
+      this.misses++;
+      return false;
+    }
+    let bytesRead = -1;
+    try {
+      const fh = await open(this.cachePath(hash), 'r');
+      try {
+        // One byte more than expected: a longer file is as wrong as a shorter one.
+        bytesRead = (await fh.read(target, 0, Math.min(size + 1, target.length), 0)).bytesRead;
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      // Missing or unreadable, as in get().
+    }
+    if (bytesRead !== size) {
+      this.dropCorrupt(hash, size);
+      this.misses++;
+      return false;
+    }
+    this.hits++;
+    return true;
+  }
+
   /** Whether the chunk is indexed (does not count as a use, does not read the file). */
   has(hash: string): boolean {
     return this.index.has(hash);

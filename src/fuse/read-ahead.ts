@@ -4,8 +4,13 @@
 // chunk index 8,192 times per GiB. A sequential reader instead keeps one open stream and serves
 // request after request from it (the core fetches the next chunks ahead of it); a reader that
 // jumps around gets exact range reads, which fetch only the chunk parts they cover.
+//
+// Where the FileSystem offers openReader (the local core), none of that is needed: one reader per
+// file version copies each request's bytes straight into the kernel's buffer, keeping the chunk
+// index and a few chunk buffers of its own (src/vfs/content-file-reader.ts). The stream path
+// serves the rest (the remote mode's WebDAV client).
 import { isFsError } from '../core/errors.js';
-import type { FileSystem } from '../vfs/file-system.js';
+import type { FileReader, FileSystem } from '../vfs/file-system.js';
 
 /** Past the stream's position by more than this, a request starts a new stream rather than skipping. */
 const MAX_SKIP = 4 << 20;
@@ -31,6 +36,8 @@ export class ReadAhead {
   /** The one pull from the stream in progress, and the error of a background pull. */
   private pulling: Promise<void> | undefined;
   private pullError: unknown;
+  /** The openReader path's reader, for the file version `key` names. */
+  private direct: { key: string; reader: FileReader } | undefined;
   /** Stream (re)starts and exact range reads, for tests and benchmarks. */
   readonly counts = { streams: 0, rangeReads: 0 };
 
@@ -45,6 +52,7 @@ export class ReadAhead {
     const end = Math.min(pos + len, size);
     if (end <= pos) return 0;
     const key = `${version}:${path}`;
+    if (this.fs.openReader) return this.readDirect(path, key, buf, at, pos, end);
     if (this.body && (key !== this.key || pos < this.windowStart() || pos > this.bodyPos + MAX_SKIP)) await this.drop();
     const sequential = pos === this.lastEnd || pos === 0 || this.body !== undefined;
     this.lastEnd = end;
@@ -65,8 +73,21 @@ export class ReadAhead {
     }
   }
 
+  private async readDirect(path: string, key: string, buf: Buffer, at: number, pos: number, end: number): Promise<number> {
+    try {
+      if (this.direct?.key !== key) this.direct = { key, reader: await this.fs.openReader!(path) };
+      return await this.direct.reader.readInto(buf, at, pos, end - pos);
+    } catch (err) {
+      this.direct = undefined;
+      // The file is gone or another kind of node now (changed elsewhere): the end of the file.
+      if (isFsError(err, 'ENOENT') || isFsError(err, 'EISDIR')) return 0;
+      throw err;
+    }
+  }
+
   /** Closes the open stream (the handle was released, or the file changed). */
   async drop(): Promise<void> {
+    this.direct = undefined;
     const body = this.body;
     this.body = undefined;
     this.window = [];

@@ -20,6 +20,13 @@ export interface SetAttributes {
   gid?: number | null;
 }
 
+/** One version of a file, read into the caller's buffers (FileSystem.openReader). */
+export interface FileReader {
+  readonly stat: Stat;
+  /** Copies bytes [pos, pos+len) into `buf` at `at`; returns the count, short at the end of the file. */
+  readInto(buf: Buffer, at: number, pos: number, len: number): Promise<number>;
+}
+
 export interface FileSystem {
   stat(path: string): Promise<Stat>;
   /** Stat, or undefined when nothing is at the path (a missing parent is still an error). */
@@ -28,6 +35,11 @@ export interface FileSystem {
   list(path: string): AsyncGenerator<Stat>;
   /** Bytes of a file; `range` is inclusive and must lie within the file. */
   read(path: string, range?: ByteRange): Promise<{ stat: Stat; body: AsyncGenerator<Buffer> }>;
+  /**
+   * The file as it is now, for many small reads into buffers of the caller's (FUSE requests).
+   * Optional: where it is missing, a front reads ranges with read().
+   */
+  openReader?(path: string): Promise<FileReader>;
   /** Replaces (or creates) a file with the bytes of `source`, atomically. */
   write(path: string, source: ByteSource, opts?: WriteOptions): Promise<WriteResult>;
   /** Writes `length` bytes at `offset` (creating the file, zero-filling any gap), atomically. */

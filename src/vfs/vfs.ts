@@ -6,9 +6,10 @@ import type { ChunkStore } from '../chunks/chunk-store.js';
 import type { ChunkingParams } from '../chunks/fastcdc.js';
 import { ROOT_ID, type DeadProp, type MetaStore, type NewContent, type NodeRow, type PropPatch, type QuotaLimit as NodeLimit } from '../meta/meta-store.js';
 import { readContentRange, type ContentReaderDeps } from './content-reader.js';
+import { ContentFileReader } from './content-file-reader.js';
 import { writeContent, type ContentWriterDeps } from './content-writer.js';
 import { rewriteRange, truncateContent } from './partial-update.js';
-import type { FileSystem, SetAttributes, Usage } from './file-system.js';
+import type { FileReader, FileSystem, SetAttributes, Usage } from './file-system.js';
 import type { ByteRange, ByteSource, QuotaLimit, Stat, WriteOptions, WriteResult } from './types.js';
 
 export interface VfsOptions {
@@ -89,6 +90,13 @@ export class Vfs implements FileSystem {
     }
     // The content id is fixed now: a concurrent PUT does not change what this reader sees.
     return { stat: toStat(p, node), body: readContentRange(this.reader, node.contentId!, r) };
+  }
+
+  async openReader(path: string): Promise<FileReader> {
+    const p = normalizePath(path);
+    const node = await this.resolve(p);
+    if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
+    return ContentFileReader.open(this.reader, node.contentId, toStat(p, node));
   }
 
   /** Replaces (or creates) a file with the bytes of `source`, atomically. */

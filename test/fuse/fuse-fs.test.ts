@@ -157,19 +157,23 @@ describe('FuseFs over a Vfs (in process)', () => {
     assert.equal((await core.vfs.stat('/tr.bin')).size, 10);
   });
 
-  it('sequential reads share one stream; scattered reads are exact range reads', async () => {
+  it('reads of a handle share one reader of the file version, sequential or scattered', async () => {
     const data = pseudoRandomBytes(6 * MiB, 3);
     await core.vfs.write('/read.bin', (async function* () { yield data; })());
-    const fh = await ops.open('/read.bin', 0);
+    const fh = await ops.open('/read.bin', 2);
     c.reset();
     const parts: Buffer[] = [];
     for (let pos = 0; pos < data.length; pos += 128 * KiB) parts.push(Buffer.from(await readAt(fh, pos, 128 * KiB)));
     assert.ok(Buffer.concat(parts).equals(data));
-    assert.equal(c.calls.get('read'), 1, 'one stream for 48 sequential requests');
-    c.reset();
     for (const pos of [1 * MiB, 3 * MiB, 2 * MiB]) assert.deepEqual(await readAt(fh, pos, 4096), data.subarray(pos, pos + 4096));
-    assert.equal(c.calls.get('read'), 3);
     assert.equal((await readAt(fh, data.length - 10, 100)).length, 10, 'short at the end');
+    assert.equal(c.calls.get('openReader'), 1, 'one reader for 52 requests');
+    assert.equal(c.calls.get('read'), undefined);
+    // A commit through the handle makes a new version: the next read sees it.
+    await ops.write('/', fh, Buffer.from('new'), 3, 5 * MiB);
+    await ops.flush('/read.bin', fh);
+    assert.equal((await readAt(fh, 5 * MiB, 3)).toString(), 'new');
+    assert.equal(c.calls.get('openReader'), 2);
     await ops.release('/', fh);
   });
 

@@ -212,7 +212,8 @@ export class DiskChunkCache {
       data?.copy(target);
       return data !== undefined;
     }
-    if (this.index.get(hash) !== size) {
+    const indexed = this.index.get(hash); // also marks it most recently used
+    if (indexed === undefined) {
       this.misses++;
       return false;
     }
@@ -228,8 +229,8 @@ export class DiskChunkCache {
     } catch {
       // Missing or unreadable, as in get().
     }
-    if (bytesRead !== size) {
-      this.dropCorrupt(hash, size);
+    if (bytesRead !== size || indexed !== size) {
+      this.dropCorrupt(hash, indexed);
       this.misses++;
       return false;
     }

@@ -208,6 +208,38 @@ describe('DiskChunkCache: corrupt files', () => {
     await cache.close();
   });
 
+  it('readInto fills the caller\'s buffer, and drops a file of the wrong size as get() does', async () => {
+    const dir = await freshDir();
+    const cache = await openCache(dir, 1 << 20);
+    const [a, b, c] = [chunk(4000), chunk(3000), chunk(2000)];
+    for (const x of [a, b, c]) await cache.put(x.hash, x.data);
+    const target = Buffer.alloc(8192, 0xee);
+    assert.equal(await cache.readInto(a.hash, 4000, target), true);
+    assert.ok(target.subarray(0, 4000).equals(a.data));
+    assert.equal(await cache.readInto(chunk(10).hash, 10, target), false, 'a miss');
+    await truncate(cachePath(dir, b.hash), 1000);
+    assert.equal(await cache.readInto(b.hash, 3000, target), false, 'shorter on disk');
+    await writeFile(cachePath(dir, c.hash), Buffer.concat([c.data, Buffer.from('x')]));
+    assert.equal(await cache.readInto(c.hash, 2000, target), false, 'longer on disk');
+    assert.equal(await cache.readInto(a.hash, 3999, target), false, 'not the size the metadata records');
+    assert.deepEqual([a, b, c].map((x) => cache.has(x.hash)), [false, false, false]);
+    assert.equal(cache.stats().corrupt, 3);
+    await cache.close();
+  });
+
+  it('readInto with verifyHash does not serve a file of the right size with the wrong bytes', async () => {
+    const dir = await freshDir();
+    const cache = await openCache(dir, 1 << 20, { verifyHash: true });
+    const a = chunk(4000);
+    await cache.put(a.hash, a.data);
+    const target = Buffer.alloc(4000);
+    assert.equal(await cache.readInto(a.hash, 4000, target), true);
+    assert.ok(target.equals(a.data));
+    await writeFile(cachePath(dir, a.hash), randomBytes(4000));
+    assert.equal(await cache.readInto(a.hash, 4000, target), false);
+    await cache.close();
+  });
+
   it('does not serve a file removed behind its back', async () => {
     const dir = await freshDir();
     const cache = await openCache(dir, 1 << 20);

@@ -10,6 +10,7 @@
 // compares them). Chunks come back in shared memory, so the hash worker and the stores can use
 // them without a copy, as chunkStream's are.
 import { Worker } from 'node:worker_threads';
+import { takeOver } from '../core/shared-memory.js';
 import { cutAt, cutRule, feedCuts, gearTable, type ChunkingParams, type CutRule } from './fastcdc.js';
 
 /**
@@ -173,7 +174,15 @@ export async function* chunkAndHash(source: AsyncIterable<Uint8Array>, params: C
 
   try {
     for await (const input of source) {
-      for (let off = 0; off < input.length; ) {
+      // Memory its producer gave up (FUSE write slabs) goes to the worker as it is: no copy.
+      const own = input.length >= slabSize / 2 ? takeOver(input) : undefined;
+      if (own !== undefined) {
+        send();
+        chunker.post({ op: 'data', sid, buffer: own, length: input.length }, [own]);
+        inFlight++;
+        while (inFlight >= SLABS_IN_FLIGHT) yield* await answer();
+      }
+      for (let off = own === undefined ? 0 : input.length; off < input.length; ) {
         // Its own ArrayBuffer (not Node's pool), since it is transferred to the worker.
         slab ??= Buffer.allocUnsafeSlow(slabSize);
         const n = Math.min(slabSize - filled, input.length - off);

@@ -21,3 +21,22 @@ export function concatShared(parts: readonly Uint8Array[], total: number): Buffe
   }
   return out;
 }
+
+/**
+ * Memory a producer gives up with the bytes it yields (a stream's slabs nobody else holds): a
+ * consumer may transfer it to a worker instead of copying it. Marked by its ArrayBuffer.
+ */
+const handedOver = new WeakSet<ArrayBuffer>();
+
+/** Marks `data`'s whole ArrayBuffer as given up by its producer (it must hold no other view). */
+export function handOver(data: Uint8Array): Uint8Array {
+  if (data.buffer instanceof ArrayBuffer) handedOver.add(data.buffer);
+  return data;
+}
+
+/** The ArrayBuffer of `data` when it was handed over and `data` starts at its beginning. */
+export function takeOver(data: Uint8Array): ArrayBuffer | undefined {
+  const buffer = data.buffer;
+  if (!(buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || !handedOver.delete(buffer)) return undefined;
+  return buffer;
+}

@@ -7,6 +7,8 @@
 // request, which the garbage collector had to follow (1.7 s of GC per GiB written, CPU profile in
 // the issue 5 note). A partly filled slab is handed over at the end, or when the producer waits.
 
+import { handOver } from '../core/shared-memory.js';
+
 /** Size of the slabs after the first; the first is small, as most files written are. */
 const SLAB = 1 << 20;
 const FIRST_SLAB = 64 << 10;
@@ -81,7 +83,8 @@ export class PushSource implements AsyncIterable<Uint8Array> {
   /** Queues the slab being filled (what of it is filled). */
   private seal(): void {
     if (this.slab === undefined || this.filled === 0) return;
-    this.queue.push(this.slab.subarray(0, this.filled));
+    // Nothing here touches a slab again once queued: the chunker may transfer it to its worker.
+    this.queue.push(handOver(this.slab.subarray(0, this.filled)) as Buffer);
     this.slab = undefined;
     this.filled = 0;
   }

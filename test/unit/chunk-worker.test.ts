@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chunkAndHash } from '../../src/chunks/chunk-worker.js';
 import { hashChunk } from '../../src/chunks/chunk-hash.js';
 import { chunkStream, DEFAULT_CHUNKING, type ChunkingParams } from '../../src/chunks/fastcdc.js';
-import { isShared } from '../../src/core/shared-memory.js';
+import { handOver, isShared } from '../../src/core/shared-memory.js';
 import { createCipheriv, createHash } from 'node:crypto';
 
 /** Deterministic random-looking bytes (AES-256-CTR keystream of a seed): chunk boundaries repeat. */
@@ -57,6 +57,25 @@ describe('chunkAndHash (chunk worker)', () => {
         assert.ok(Buffer.concat(got.map((c) => c.chunk)).equals(input));
       }
     }
+  });
+
+  it('takes handed-over slabs without a copy, mixed with copied pieces, and cuts the same', async () => {
+    const data = seededBytes(6 << 20, 'handed-over');
+    const expected = await onEventLoop(data, DEFAULT_CHUNKING);
+    const given: Buffer[] = [];
+    async function* slabs(): AsyncGenerator<Uint8Array> {
+      // As PushSource yields them: whole slabs of their own memory, and a small first one.
+      for (const [start, end] of [[0, 65_536], [65_536, 65_536 + (1 << 20)], [65_536 + (1 << 20), 3 << 20], [3 << 20, 6 << 20]] as const) {
+        const slab = Buffer.allocUnsafeSlow(end - start);
+        data.copy(slab, 0, start, end);
+        given.push(slab);
+        yield handOver(slab);
+      }
+    }
+    const got = await collect(slabs(), DEFAULT_CHUNKING);
+    assert.deepEqual(got.map((c) => c.chunk.length), expected.map((c) => c.length));
+    assert.ok(Buffer.concat(got.map((c) => c.chunk)).equals(data));
+    assert.deepEqual(given.map((b) => b.length), [65_536, 0, 0, 0], 'the 1 MiB+ slabs were transferred (detached here); the small one copied');
   });
 
   it('yields nothing for an empty stream and one chunk for a short one', async () => {

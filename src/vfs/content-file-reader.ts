@@ -49,8 +49,8 @@ export class ContentFileReader implements FileReader {
   async readInto(buf: Buffer, at: number, pos: number, len: number): Promise<number> {
     const end = Math.min(pos + len, this.stat.size);
     if (end <= pos) return 0;
-    let p = pos;
     if (this.extents.length === 0) return this.inline.copy(buf, at, pos, end);
+    let p = pos;
     while (p < end) {
       const i = this.find(p);
       if (i < 0) throw new FsError('EIO', `${this.stat.path}: no chunk holds byte ${p}`);
@@ -64,7 +64,7 @@ export class ContentFileReader implements FileReader {
         this.readAhead(i);
       }
     }
-    return Math.max(end - pos, 0);
+    return end - pos;
   }
 
   private find(p: number): number {

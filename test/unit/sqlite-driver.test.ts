@@ -1,6 +1,6 @@
-// SqliteDriver's commit durability: with durableCommits (serve) a write resolves only after an
-// fsync of the WAL that began after it committed, one fsync shared by concurrent commits; without
-// (the FUSE mount) it resolves at commit and the fsync follows within syncIntervalMs, or at sync().
+// SqliteDriver's commit durability: with durableCommits (serve) SQLite fsyncs inside each COMMIT;
+// without (the FUSE mount) a write resolves at commit and an fsync of the WAL, shared by the
+// callers waiting at once, follows within syncIntervalMs or at sync().
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,27 +37,39 @@ async function settlesSoon(p: Promise<unknown>): Promise<boolean> {
 }
 
 describe('SqliteDriver commit durability', () => {
-  it('durable commits wait for an fsync of the WAL, which concurrent commits share', async () => {
+  it('durable commits leave the fsync to SQLite (synchronous=FULL): sync() has nothing to do', async () => {
     const t = driverWithFsyncs();
     try {
-      const ddl = t.db.exec('CREATE TABLE t (v INTEGER)');
-      await new Promise((r) => setImmediate(r));
-      t.finishAll();
-      await ddl;
-      const first = t.db.run('INSERT INTO t (v) VALUES (1)');
-      assert.equal(await settlesSoon(first), false, 'the write waits for its fsync');
+      await t.db.exec('CREATE TABLE t (v INTEGER)');
+      await t.db.run('INSERT INTO t (v) VALUES (1)');
+      await t.db.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (2)'));
+      assert.equal((await t.db.get<{ synchronous: number }>('PRAGMA synchronous'))!.synchronous, 2, 'FULL');
+      await t.db.sync();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(t.fsyncs.length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('deferred commits run with synchronous=NORMAL, and concurrent sync() calls share an fsync', async () => {
+    const t = driverWithFsyncs({ durableCommits: false, syncIntervalMs: 60_000 });
+    try {
+      await t.db.exec('CREATE TABLE t (v INTEGER)');
+      assert.equal((await t.db.get<{ synchronous: number }>('PRAGMA synchronous'))!.synchronous, 1, 'NORMAL');
+      await t.db.run('INSERT INTO t (v) VALUES (1)');
+      const first = t.db.sync();
       assert.equal(t.fsyncs.length, 1);
       assert.equal(t.fsyncs[0]!.file, join(t.dir, 'meta.db-wal'));
-      // Committed meanwhile, though not acknowledged: another reader sees the row.
-      assert.equal((await t.db.get<{ n: number }>('SELECT count(*) AS n FROM t'))!.n, 1);
-      const others = [2, 3, 4].map((v) => t.db.transaction((tx) => tx.run('INSERT INTO t (v) VALUES (?)', [v])));
+      await t.db.run('INSERT INTO t (v) VALUES (2)');
+      const others = [t.db.sync(), t.db.sync(), t.db.sync()];
       await new Promise((r) => setImmediate(r));
-      assert.equal(t.fsyncs.length, 1, 'commits arriving during an fsync wait for the next one');
+      assert.equal(t.fsyncs.length, 1, 'callers during an fsync wait for the next one');
       t.fsyncs[0]!.finish();
       await first;
       await new Promise((r) => setImmediate(r));
-      assert.equal(t.fsyncs.length, 2, 'one fsync for the three that came during the first');
-      assert.equal(await settlesSoon(Promise.all(others)), false);
+      assert.equal(t.fsyncs.length, 2, 'one fsync for the three that asked during the first');
+      assert.equal(await settlesSoon(Promise.all(others)), false, 'they wait for an fsync that began after they asked');
       t.fsyncs[1]!.finish();
       await Promise.all(others);
     } finally {

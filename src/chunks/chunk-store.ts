@@ -258,11 +258,8 @@ export class ChunkStore {
    * when the store lacks the chunk or returns bytes of the wrong size or hash.
    */
   async read(hash: string, size: number): Promise<Buffer> {
-    const inMemory = this.memory?.get(hash) ?? this.cacheFills.get(hash)?.data;
-    if (inMemory?.length === size) {
-      this.counts.cacheHits++;
-      return inMemory;
-    }
+    const inMemory = this.fromMemory(hash, size);
+    if (inMemory !== undefined) return inMemory;
     const cached = await (this.warming.get(hash) ?? this.cache.get(hash, size));
     if (cached?.length === size) {
       this.counts.cacheHits++;
@@ -300,16 +297,21 @@ export class ChunkStore {
    * memory pressure), a third of the mount's CPU reading 1 GiB from the local cache.
    */
   async readInto(hash: string, size: number, target: Buffer): Promise<Buffer> {
-    const inMemory = this.memory?.get(hash) ?? this.cacheFills.get(hash)?.data;
-    if (inMemory?.length === size) {
-      this.counts.cacheHits++;
-      return inMemory;
-    }
+    const inMemory = this.fromMemory(hash, size);
+    if (inMemory !== undefined) return inMemory;
     if (!this.warming.has(hash) && (await this.cache.readInto(hash, size, target))) {
       this.counts.cacheHits++;
       return target.subarray(0, size);
     }
     return this.read(hash, size);
+  }
+
+  /** The chunk from the memory cache or a cache fill in progress (a hit), if it is there. */
+  private fromMemory(hash: string, size: number): Buffer | undefined {
+    const inMemory = this.memory?.get(hash) ?? this.cacheFills.get(hash)?.data;
+    if (inMemory?.length !== size) return undefined;
+    this.counts.cacheHits++;
+    return inMemory;
   }
 
   /** Whether read() would find the chunk in memory, on the local disk or staged (no I/O). */

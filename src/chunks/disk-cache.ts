@@ -174,44 +174,23 @@ export class DiskChunkCache {
    * when verifyHash is on, is deleted and reported as a miss: corrupt bytes are never returned.
    */
   async get(hash: string, expectedSize?: number): Promise<Buffer | undefined> {
-    const size = this.index.get(hash); // also marks it most recently used
-    if (size === undefined) {
+    const indexed = this.index.peek(hash);
+    if (indexed === undefined) {
       this.misses++;
       return undefined;
     }
-    let data: Buffer;
-    try {
-      data = await readFile(this.cachePath(hash));
-    } catch {
-      // Missing (removed behind our back) or unreadable: forget it; the caller fetches it again.
-      this.dropCorrupt(hash, size);
-      this.misses++;
-      return undefined;
-    }
-    const bad =
-      data.length !== size ||
-      (expectedSize !== undefined && data.length !== expectedSize) ||
-      (this.verifyHash && (await hashChunkAsync(data)) !== hash);
-    if (bad) {
-      this.dropCorrupt(hash, size);
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    return data;
+    const size = expectedSize ?? indexed;
+    // One byte over: readInto tells a longer file by it.
+    const data = Buffer.allocUnsafeSlow(size + 1);
+    return (await this.readInto(hash, size, data)) ? data.subarray(0, size) : undefined;
   }
 
   /**
-   * Reads the cached chunk into `target` (at least `size` bytes) instead of a new buffer: a reader
-   * that reuses its buffers allocates nothing per chunk. False on a miss, as get() (a file of the
-   * wrong size is dropped). With verifyHash, get()'s checked read is copied.
+   * Reads the cached chunk into `target` instead of a new buffer, with get()'s checks: a reader
+   * that reuses its buffers allocates nothing per chunk. False on a miss. With room for one byte
+   * more than `size` in `target`, a file longer than indexed is caught too.
    */
   async readInto(hash: string, size: number, target: Buffer): Promise<boolean> {
-    if (this.verifyHash) {
-      const data = await this.get(hash, size);
-      data?.copy(target);
-      return data !== undefined;
-    }
     const indexed = this.index.get(hash); // also marks it most recently used
     if (indexed === undefined) {
       this.misses++;
@@ -221,15 +200,16 @@ export class DiskChunkCache {
     try {
       const fh = await open(this.cachePath(hash), 'r');
       try {
-        // One byte more than expected: a longer file is as wrong as a shorter one.
         bytesRead = (await fh.read(target, 0, Math.min(size + 1, target.length), 0)).bytesRead;
       } finally {
         await fh.close();
       }
     } catch {
-      // Missing or unreadable, as in get().
+      // Missing (removed behind our back) or unreadable: forget it; the caller fetches it again.
     }
-    if (bytesRead !== size || indexed !== size) {
+    const bad =
+      bytesRead !== size || indexed !== size || (this.verifyHash && (await hashChunkAsync(target.subarray(0, size))) !== hash);
+    if (bad) {
       this.dropCorrupt(hash, indexed);
       this.misses++;
       return false;

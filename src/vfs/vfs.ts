@@ -81,9 +81,7 @@ export class Vfs implements FileSystem {
 
   /** Bytes of a file; `range` is inclusive and must lie within the file. */
   async read(path: string, range?: ByteRange): Promise<{ stat: Stat; body: AsyncGenerator<Buffer> }> {
-    const p = normalizePath(path);
-    const node = await this.resolve(p);
-    if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
+    const { p, node } = await this.resolveFile(path);
     const r = range ?? { start: 0, end: node.size - 1 };
     if (r.start < 0 || r.end >= node.size || (r.start > r.end && node.size > 0)) {
       throw new FsError('EINVAL', `range ${r.start}-${r.end} is outside ${node.size} bytes`);
@@ -93,9 +91,7 @@ export class Vfs implements FileSystem {
   }
 
   async openReader(path: string): Promise<FileReader> {
-    const p = normalizePath(path);
-    const node = await this.resolve(p);
-    if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
+    const { p, node } = await this.resolveFile(path);
     return ContentFileReader.open(this.reader, node.contentId, toStat(p, node));
   }
 
@@ -284,6 +280,14 @@ export class Vfs implements FileSystem {
 
   private async resolve(p: string): Promise<NodeRow> {
     return this.endOf(await this.walk(p));
+  }
+
+  /** The file at `path` (normalised as `p`); EISDIR for a folder. */
+  private async resolveFile(path: string): Promise<{ p: string; node: NodeRow }> {
+    const p = normalizePath(path);
+    const node = await this.resolve(p);
+    if (node.kind !== 'file') throw new FsError('EISDIR', `${p} is a folder`);
+    return { p, node };
   }
 
   /**

@@ -16,6 +16,11 @@ export interface GetOptions {
    * FsError('EINVAL') (S3 itself would shorten a range that runs past the end).
    */
   range?: { start: number; end: number };
+  /**
+   * A buffer to read the bytes into when they fit (the result is then a view of it), so a caller
+   * that reuses its buffers (chunk downloads) touches no fresh memory; otherwise ignored.
+   */
+  into?: Buffer;
 }
 
 export interface PutOptions {

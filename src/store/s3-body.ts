@@ -16,12 +16,14 @@ export class BrokenBodyError extends Error {
  * 'aborted' and 'close': a body that breaks after the headers (ECONNRESET "aborted") never emits
  * 'end', and code waiting only for it hangs (README "Pitfalls"). A short body is an error too.
  */
-export function readBody(body: unknown, expected: number | undefined, idleTimeoutMs: number): Promise<Buffer> {
+export function readBody(body: unknown, expected: number | undefined, idleTimeoutMs: number, into?: Buffer): Promise<Buffer> {
   if (!(body instanceof Readable)) {
     if (body === undefined && expected === 0) return Promise.resolve(Buffer.alloc(0));
     return Promise.reject(new FsError('EIO', 'S3 GET returned no stream'));
   }
   return new Promise((resolve, reject) => {
+    // A body of announced length that fits the caller's buffer is copied into it as it arrives.
+    const target = into !== undefined && expected !== undefined && expected <= into.length ? into : undefined;
     const parts: Buffer[] = [];
     let received = 0;
     let settled = false;
@@ -36,7 +38,8 @@ export function readBody(body: unknown, expected: number | undefined, idleTimeou
         reject(err);
       } else {
         // In shared memory, so the chunk layer can verify the bytes' hash on a worker without a copy.
-        resolve(parts.length === 1 && parts[0] !== undefined && received < SHARE_ABOVE ? parts[0] : concatShared(parts, received));
+        if (target !== undefined) resolve(target.subarray(0, received));
+        else resolve(parts.length === 1 && parts[0] !== undefined && received < SHARE_ABOVE ? parts[0] : concatShared(parts, received));
       }
     };
     const armIdle = (): void => {
@@ -44,10 +47,14 @@ export function readBody(body: unknown, expected: number | undefined, idleTimeou
       idle = setTimeout(() => finish(new BrokenBodyError(`body stalled for ${idleTimeoutMs} ms after ${received} bytes`)), idleTimeoutMs);
     };
     const onData = (chunk: Buffer): void => {
+      if (expected !== undefined && received + chunk.length > expected) {
+        finish(new BrokenBodyError(`body longer than the ${expected} bytes announced`));
+        return;
+      }
+      if (target !== undefined) chunk.copy(target, received);
+      else parts.push(chunk);
       received += chunk.length;
-      parts.push(chunk);
-      if (expected !== undefined && received > expected) finish(new BrokenBodyError(`body longer than the ${expected} bytes announced`));
-      else armIdle();
+      armIdle();
     };
     body.on('data', onData);
     body.once('end', () => {

@@ -143,7 +143,7 @@ export class S3ObjectStore implements ObjectStore {
           ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
         }),
       );
-      if (range === undefined) return readBody(out.Body, out.ContentLength, this.idleTimeoutMs);
+      if (range === undefined) return readBody(out.Body, out.ContentLength, this.idleTimeoutMs, options?.into);
       const served = parseContentRange(out.ContentRange);
       if (served === undefined) {
         // A server that ignores Range sends the whole object with 200: cut the range out ourselves.

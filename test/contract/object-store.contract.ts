@@ -119,6 +119,19 @@ export function objectStoreContract(name: string, factory: () => Promise<Contrac
       assert.equal((await store().get(`${p}k`)).toString(), 'original');
     });
 
+    it('returns the whole object whether or not the buffer offered with `into` fits it', async () => {
+      const p = fresh();
+      const body = big.subarray(0, MiB + 17);
+      await store().put(`${p}k`, body);
+      for (const size of [0, 100, MiB + 17, 2 * MiB]) {
+        const into = Buffer.alloc(size, 0xee);
+        const got = await store().get(`${p}k`, { into });
+        assertSameBytes(got, body, `into of ${size} bytes`);
+        // Where a store used the buffer, the bytes start at its beginning.
+        if (got.buffer === into.buffer) assert.equal(got.byteOffset, into.byteOffset);
+      }
+    });
+
     it('reads byte ranges: first byte, middle, last byte, whole object', async () => {
       const p = fresh();
       const body = big.subarray(0, MiB + 17);

@@ -11,7 +11,7 @@ import { ChunkStore, type ChunkStoreOptions } from '../../src/chunks/chunk-store
 import { UploadQueue } from '../../src/chunks/upload-queue.js';
 import { DiskChunkCache } from '../../src/chunks/disk-cache.js';
 import { FsError, isFsError } from '../../src/core/errors.js';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/store/object-store.js';
+import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from '../../src/store/object-store.js';
 
 /** A Map-based ObjectStore that counts calls and lets a test hold or fail them. */
 class CountingStore implements ObjectStore {
@@ -46,7 +46,9 @@ class CountingStore implements ObjectStore {
       this.activePuts--;
     }
   }
-  async get(key: string): Promise<Buffer> {
+  /** The `into` buffers GETs were offered, in order. */
+  readonly intos: Buffer[] = [];
+  async get(key: string, options?: GetOptions): Promise<Buffer> {
     const n = ++this.gets;
     this.maxActiveGets = Math.max(this.maxActiveGets, ++this.activeGets);
     try {
@@ -54,6 +56,9 @@ class CountingStore implements ObjectStore {
       if (this.failGet(key, n)) throw new FsError('EIO', `GET ${key} failed`);
       const data = this.objects.get(key);
       if (data === undefined) throw new FsError('ENOENT', `no object ${key}`);
+      // Honours `into` as S3ObjectStore does: the bytes land in the caller's buffer.
+      if (options?.into !== undefined) this.intos.push(options.into);
+      if (options?.into !== undefined && options.into.length >= data.length) return options.into.subarray(0, data.copy(options.into));
       return Buffer.from(data);
     } finally {
       this.activeGets--;
@@ -332,6 +337,56 @@ describe('ChunkStore.prefetch', () => {
     chunks.prefetch(refs.map((c) => ({ hash: c.hash, size: c.data.length }))); // all cached: no GET
     await chunks.idle();
     assert.equal(objects.gets, 4);
+  });
+
+  it('downloads into buffers it reuses, lands each chunk on disk, and readers copy it into their own buffer', async () => {
+    const { objects, chunks, cache } = await setup({ prefetchConcurrency: 1 });
+    const refs = Array.from({ length: 3 }, () => chunk(300_000));
+    for (const c of refs) storeDirectly(objects, c);
+    for (const c of refs) {
+      chunks.prefetch([{ hash: c.hash, size: c.data.length }]);
+      await chunks.idle();
+      assert.ok(cache.has(c.hash), 'the prefetched chunk is in the disk cache');
+    }
+    assert.equal(objects.intos.length, 3);
+    assert.ok(objects.intos.every((b) => b.buffer === objects.intos[0]!.buffer), 'one download buffer, reused');
+    // Reusing the buffer corrupted none of the chunks downloaded into it before.
+    for (const c of refs) {
+      const target = Buffer.alloc(c.data.length + 10);
+      const got = await chunks.readInto(c.hash, c.data.length, target);
+      assert.deepEqual(got, c.data);
+      assert.equal(got.buffer, target.buffer, 'read from the disk cache into the caller buffer');
+    }
+    assert.equal(objects.gets, 3);
+  });
+
+  it('a reader waiting for a prefetch in flight gets its bytes with no second GET', async () => {
+    const { objects, chunks } = await setup();
+    const a = chunk(200_000);
+    const b = chunk(200_000);
+    storeDirectly(objects, a);
+    storeDirectly(objects, b);
+    const held = gate();
+    objects.gate = held.promise;
+    chunks.prefetch([a, b].map((c) => ({ hash: c.hash, size: c.data.length })));
+    const intoA = chunks.readInto(a.hash, a.data.length, Buffer.alloc(a.data.length));
+    const readB = chunks.read(b.hash, b.data.length);
+    await tick();
+    held.open();
+    assert.deepEqual(await intoA, a.data);
+    assert.deepEqual(await readB, b.data);
+    assert.equal(objects.gets, 2);
+  });
+
+  it('keeps a prefetched chunk in memory when the disk cache cannot take it', async () => {
+    const { objects, chunks, cache } = await setup({ cacheBytes: 50_000 });
+    const a = chunk(100_000); // larger than the whole disk cache
+    storeDirectly(objects, a);
+    chunks.prefetch([{ hash: a.hash, size: a.data.length }]);
+    await chunks.idle();
+    assert.equal(cache.has(a.hash), false);
+    assert.deepEqual(await chunks.readInto(a.hash, a.data.length, Buffer.alloc(a.data.length)), a.data);
+    assert.equal(objects.gets, 1);
   });
 
   it('runs at most prefetchConcurrency downloads at once', async () => {

@@ -435,6 +435,21 @@ describe('S3ObjectStore through a faulty proxy (s3rver)', () => {
     assert.equal(proxy.count('GET'), 2);
   });
 
+  it('reads a body into the buffer given (`into`), also when a cut body is re-GET; ignores one too small', async () => {
+    proxy.reset();
+    proxy.plan('GET', { kind: 'cut', bytes: 64 * 1024 });
+    const into = Buffer.alloc(4 * 1024 * 1024, 0xee);
+    const got = await proxied.get('big', { into });
+    assert.ok(got.equals(body));
+    assert.equal(got.buffer, into.buffer, 'a view of the buffer given, not a copy');
+    assert.equal(got.byteOffset, into.byteOffset);
+    assert.equal(proxy.count('GET'), 2);
+    const small = Buffer.alloc(1024, 0xee);
+    const whole = await direct.get('big', { into: small });
+    assert.ok(whole.equals(body));
+    assert.ok(small.equals(Buffer.alloc(1024, 0xee)), 'a buffer too small is left alone');
+  });
+
   it('re-GETs a cut ranged body', async () => {
     proxy.reset();
     proxy.plan('GET', { kind: 'cut', bytes: 1000 });

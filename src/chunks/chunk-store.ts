@@ -1,4 +1,5 @@
-// Chunks as the core uses them: durable uploads (stage → PUT → cache) and verified reads through the disk cache.
+// Chunks as the core uses them: durable uploads (stage → PUT → cache) and verified reads through the
+// disk cache; the downloads themselves (single-flight, verified, read-ahead) are chunk-fetcher.ts.
 //
 // Contracts the rest of the core relies on:
 // - upload() resolves only once the chunk is durable in the object store (DESIGN.md invariant 1:
@@ -14,93 +15,19 @@
 //   callers must not modify them.
 import { LRUCache } from 'lru-cache';
 import { FsError } from '../core/errors.js';
-import { sharedBuffer } from '../core/shared-memory.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { chunkKey, chunkPutOptions, hashChunkAsync } from './chunk-hash.js';
+import { ChunkFetcher, storeError } from './chunk-fetcher.js';
+import { chunkKey, chunkPutOptions } from './chunk-hash.js';
 import type { DiskChunkCache } from './disk-cache.js';
-import { WriteBackUploader, type WriteBackOptions } from './write-back.js';
+import type { ChunkRef, ChunkStoreOptions, ChunkStoreStats, UploadOptions } from './chunk-store-options.js';
+import { WriteBackUploader } from './write-back.js';
 
-export interface ChunkRef {
-  hash: string;
-  size: number;
-}
-
-export interface UploadOptions {
-  /**
-   * The metadata already knows this chunk, so the object store holds it (dedup): no PUT, the
-   * bytes only go into the cache.
-   */
-  alreadyStored: boolean;
-}
-
-export interface ChunkStoreOptions {
-  /** Background downloads of prefetch() at once. Default 2. */
-  prefetchConcurrency?: number;
-  /**
-   * Prefetch requests waiting beyond this many are dropped, oldest first: read-ahead that falls
-   * that far behind the reader is stale. Default 32.
-   */
-  prefetchQueueLimit?: number;
-  /**
-   * How long a chunk this process PUT counts as stored without the metadata knowing it yet, so a
-   * file that repeats a chunk (zeros, images) uploads it once. Must stay well below the garbage
-   * collector's grace period, which is what keeps such a not-yet-referenced object alive.
-   * Default 60 s; 0 disables.
-   */
-  recentUploadTtlMs?: number;
-  /**
-   * Bytes of recently read chunks kept in memory in front of the disk cache (default 64 MiB; 0
-   * disables). Reading 1 MiB from the disk cache costs ~0.7 ms here; from memory, nothing.
-   */
-  memoryCacheBytes?: number;
-  /**
-   * Write each chunk to the local staging area before its PUT (default true). Needed when a write
-   * is acknowledged before the upload (write-back: staging is what a restart replays). In durable
-   * mode the acknowledgement waits for the PUT anyway, so the staging copy only costs a disk write
-   * on the critical path: upload from memory and fill the cache afterwards instead.
-   */
-  stageUploads?: boolean;
-  /** Cache writes allowed to run in the background before callers wait for them. Default 8. */
-  cacheFillsInFlight?: number;
-  /**
-   * Write-back mode: upload() acknowledges a chunk once staged; a WriteBackUploader (started here,
-   * stopped by close()) uploads it. The cache must fsync staging (syncStaging: true): it holds the
-   * only copy of acknowledged data. stageUploads does not apply.
-   */
-  writeBack?: WriteBackOptions;
-}
-
-export interface ChunkStoreStats {
-  bytesFromStore: number;
-  bytesToStore: number;
-  /** read() calls served by the disk cache. */
-  cacheHits: number;
-  /** read() calls that had to wait for the object store. */
-  cacheMisses: number;
-  /** PUTs made. */
-  uploads: number;
-  /** upload() calls that needed no PUT (known to the metadata, or PUT moments ago). */
-  dedupedUploads: number;
-  /** Downloads started by prefetch(). */
-  prefetches: number;
-  /** Local disk failures (staging, cache writes) that were worked around, not reported. */
-  cacheErrors: number;
-  /** read() calls served from staging: written in write-back mode, not uploaded yet. */
-  stagedReads: number;
-}
-
-/**
- * A download in flight. A prefetch's resolves to undefined once the chunk is in the disk cache
- * (read it from there); a reader that joined one retries on failure instead of reporting it.
- */
-type Flight = { prefetch: false; promise: Promise<Buffer> } | { prefetch: true; promise: Promise<Buffer | undefined> };
-
-/** The smallest prefetch buffer (chunks average 1 MiB). */
-const SPARE_MIN = 1 << 20;
+// What other modules and tests import from here; the types live in chunk-store-options.ts.
+export type { ChunkRef, ChunkStoreOptions, ChunkStoreStats, UploadOptions } from './chunk-store-options.js';
 
 export class ChunkStore {
   private readonly uploads = new Map<string, Promise<void>>();
-  private readonly downloads = new Map<string, Flight>();
+  private readonly downloads: ChunkFetcher;
   /** Disk-cache reads started by prefetch() into the memory cache; read() joins them. */
   private readonly warming = new Map<string, Promise<Buffer | undefined>>();
   private readonly recentUploads: LRUCache<string, true> | undefined;
@@ -111,12 +38,6 @@ export class ChunkStore {
   private readonly stageUploads: boolean;
   private readonly memory: LRUCache<string, Buffer> | undefined;
   private readonly cacheFillLimit: number;
-  /**
-   * Buffers prefetches download into, reused: their chunk goes to the disk cache and the buffer
-   * back here. A fresh buffer per chunk cost ~1.3 s of the event loop per GiB read cold (page
-   * faults of new memory), a sixth of the mount's CPU. Shared memory: hashed in place on a worker.
-   */
-  private readonly spareBuffers: Buffer[] = [];
   /** Chunks being written to the cache in the background; read() serves them from memory. */
   private readonly cacheFills = new Map<string, { done: Promise<void>; data: Buffer }>();
   /** The background uploader in write-back mode (its stats() feed the status endpoint). */
@@ -146,6 +67,17 @@ export class ChunkStore {
     const memoryBytes = options.memoryCacheBytes ?? 64 * 1024 * 1024;
     this.memory = memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
     this.cacheFillLimit = Math.max(1, options.cacheFillsInFlight ?? 8);
+    this.downloads = new ChunkFetcher(
+      objects,
+      cache,
+      {
+        fillCache: (hash, data) => this.fillCache(hash, data),
+        cachePut: (hash, data) => this.cachePut(hash, data),
+        remember: (hash, data) => this.memory?.set(hash, data),
+        received: (bytes) => (this.counts.bytesFromStore += bytes),
+      },
+      this.prefetchConcurrency + 1,
+    );
     if (options.writeBack !== undefined) {
       const { onUploaded } = options.writeBack;
       this.writeBack = new WriteBackUploader(objects, cache, {
@@ -282,7 +214,7 @@ export class ChunkStore {
       return pending;
     }
     this.counts.cacheMisses++;
-    const data = await this.download(hash, size);
+    const data = await this.downloads.download(hash, size);
     if (data.length !== size) {
       // Another caller's download of the same hash with another expected size (the size check
       // inside download() is against the first caller's size).
@@ -303,8 +235,7 @@ export class ChunkStore {
     const inMemory = this.fromMemory(hash, size);
     if (inMemory !== undefined) return inMemory;
     // A prefetch of it in flight lands in the disk cache: read it from there into `target`.
-    const flight = this.downloads.get(hash);
-    if (flight?.prefetch === true && (await flight.promise.catch(() => null)) !== undefined) return this.read(hash, size);
+    if ((await this.downloads.waitForPrefetch(hash)) === false) return this.read(hash, size);
     if (!this.warming.has(hash) && (await this.cache.readInto(hash, size, target))) {
       this.counts.cacheHits++;
       return target.subarray(0, size);
@@ -414,7 +345,7 @@ export class ChunkStore {
         job = this.warm(ref.hash, ref.size);
       } else {
         this.counts.prefetches++;
-        job = this.prefetchToCache(ref.hash, ref.size);
+        job = this.downloads.prefetch(ref.hash, ref.size);
       }
       const run: Promise<void> = job
         .then(
@@ -443,89 +374,6 @@ export class ChunkStore {
   }
 
   /**
-   * One GET per hash at a time: concurrent callers share it. A prefetch of the chunk in flight is
-   * waited for, and the chunk then read from where it put it (the disk cache).
-   */
-  private async download(hash: string, size: number): Promise<Buffer> {
-    const existing = this.downloads.get(hash);
-    if (existing?.prefetch === true) {
-      const landed = await existing.promise.catch(() => null);
-      const bytes = landed === null ? undefined : (landed ?? (await this.cache.get(hash, size)));
-      // A failed prefetch is retried by this read, which reports what goes wrong.
-      return bytes?.length === size ? bytes : this.download(hash, size);
-    }
-    if (existing !== undefined) return existing.promise;
-    const promise = this.fetchVerified(hash, size)
-      .then(async (data) => {
-        await this.fillCache(hash, data);
-        return data;
-      })
-      .finally(() => this.downloads.delete(hash));
-    this.downloads.set(hash, { promise, prefetch: false });
-    return promise;
-  }
-
-  /** A prefetch: downloads into a spare buffer, caches the chunk on disk, gives the buffer back. */
-  private prefetchToCache(hash: string, size: number): Promise<Buffer | undefined> {
-    const promise = (async () => {
-      const spare = this.takeSpare(size);
-      try {
-        const data = await this.fetchVerified(hash, size, spare);
-        await this.cachePut(hash, data);
-        if (this.cache.has(hash)) return undefined;
-        // The disk refused it (full, failing, a chunk larger than the cache): keep a copy in memory.
-        const copy = Buffer.from(data);
-        this.memory?.set(hash, copy);
-        return copy;
-      } finally {
-        this.giveSpare(spare);
-      }
-    })().finally(() => this.downloads.delete(hash));
-    this.downloads.set(hash, { promise, prefetch: true });
-    return promise;
-  }
-
-  private takeSpare(size: number): Buffer {
-    const i = this.spareBuffers.findIndex((b) => b.length >= size);
-    if (i >= 0) return this.spareBuffers.splice(i, 1)[0]!;
-    // Powers of two from 1 MiB, so a buffer fits the next chunks of similar size.
-    let length = SPARE_MIN;
-    while (length < size) length *= 2;
-    return sharedBuffer(length);
-  }
-
-  /** Keeps the largest few: one per concurrent prefetch, and one more. */
-  private giveSpare(buffer: Buffer): void {
-    this.spareBuffers.push(buffer);
-    this.spareBuffers.sort((a, b) => b.length - a.length);
-    this.spareBuffers.length = Math.min(this.spareBuffers.length, this.prefetchConcurrency + 1);
-  }
-
-  /** The chunk from the object store, its size and hash checked; into `into` when it fits. */
-  private async fetchVerified(hash: string, size: number, into?: Buffer): Promise<Buffer> {
-    let data: Buffer;
-    try {
-      data = await this.objects.get(chunkKey(hash), into === undefined ? undefined : { into });
-    } catch (err) {
-      if (err instanceof FsError && err.code === 'ENOENT') {
-        // Metadata refers to it, so its absence is data loss, not "no such file".
-        throw new FsError('EIO', `chunk ${hash} is missing from the object store`, { cause: err });
-      }
-      throw storeError(err, `reading chunk ${hash}`);
-    }
-    this.counts.bytesFromStore += data.length;
-    if (data.length !== size) {
-      throw new FsError('EIO', `chunk ${hash} from the object store is ${data.length} bytes, expected ${size}`);
-    }
-    // Hashed on the thread pool: a long read would otherwise hold the event loop ~0.8 ms per MiB.
-    const actual = await hashChunkAsync(data);
-    if (actual !== hash) {
-      throw new FsError('EIO', `chunk ${hash} from the object store has hash ${actual}: corrupt`);
-    }
-    return data;
-  }
-
-  /**
    * Caches a chunk off the caller's critical path: up to cacheFillLimit writes run in the
    * background; beyond that the caller waits (backpressure, so memory stays bounded).
    */
@@ -548,10 +396,4 @@ export class ChunkStore {
 
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function storeError(err: unknown, what: string): FsError {
-  if (err instanceof FsError && (err.code === 'EIO' || err.code === 'ECANCELED')) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new FsError('EIO', `${what}: ${message}`, { cause: err });
 }

@@ -41,13 +41,13 @@ const SMALL: ChunkingParams = { minSize: 2048, avgSize: 8192, maxSize: 32_768 };
 
 describe('chunkAndHash (chunk worker)', () => {
   it('cuts where chunkStream cuts, for many input splits and two sets of sizes, with right hashes', async () => {
-    const data = seededBytes(9 << 20, 'chunk-worker');
+    const data = seededBytes(24 << 20, 'chunk-worker');
     for (const params of [DEFAULT_CHUNKING, SMALL]) {
       const expected = await onEventLoop(data, params);
       assert.ok(expected.length > 3);
       const splits: ((i: number) => number)[] = [() => 131_072, () => 1, (i) => (i * 7919) % 300_000, () => 5 << 20, () => data.length];
       for (const split of splits) {
-        // 1-byte pieces of 9 MiB would take long: use the first 200 KiB for that split.
+        // 1-byte pieces of 24 MiB would take long: use the first 200 KiB for that split.
         const input = split(0) === 1 ? data.subarray(0, 200_000) : data;
         const want = split(0) === 1 ? await onEventLoop(input, params) : expected;
         const got = await collect(pieces(input, split), params);

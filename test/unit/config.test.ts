@@ -32,7 +32,7 @@ describe('config', () => {
     assert.equal(c.meta, `sqlite://${resolve('data/meta.db')}`);
     assert.equal(c.cache.dir, resolve('data/cache'));
     assert.equal(c.cache.size, 2 * 1024 ** 3);
-    assert.deepEqual(c.chunking, { minSize: 256 * 1024, avgSize: 1024 * 1024, maxSize: 4 * 1024 * 1024 });
+    assert.deepEqual(c.chunking, { minSize: 1024 * 1024, avgSize: 4 * 1024 * 1024, maxSize: 16 * 1024 * 1024 });
   });
 
   it('applies file < env < flags', () => {

@@ -37,7 +37,7 @@ describe('hash worker', () => {
   });
 
   it('the chunker cuts chunks into shared memory, and concatShared gathers parts there', async () => {
-    const data = randomBytes(6 << 20);
+    const data = randomBytes(24 << 20);
     const seen: Buffer[] = [];
     const source = (async function* () {
       yield data;

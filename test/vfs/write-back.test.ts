@@ -296,9 +296,10 @@ describe('write-back crash safety', () => {
 
     // A write killed before its commit was never acknowledged: the old version stays, and its
     // staged chunks are uploaded anyway at the restart (orphans, for garbage collection).
-    // Killed at 20 of 24 MiB read: the chunks cut by then are staged (the chunker's window, the
-    // hashes and the uploads in flight keep staging ~10 MiB behind the reading).
-    const killed = await runWriter(dir, '/big', 24 << 20, 99, 20 << 20);
+    // Killed at 48 of 56 MiB read: the chunks cut by then are staged (the chunker's window of
+    // twice the 16 MiB maximum chunk, the hashes and the uploads in flight keep staging up to
+    // ~20 MiB behind the reading).
+    const killed = await runWriter(dir, '/big', 56 << 20, 99, 48 << 20);
     assert.equal(killed.committed, false);
     assert.ok(readdirSync(join(dir, 'cache', 'staging')).length > 0);
     core = await open(dir, 'writeback');

@@ -31,15 +31,17 @@ export interface ChunkingParams {
 }
 
 /**
- * 1 MiB / 4 MiB / 16 MiB, settled by benchmark (DESIGN.md proposed 256 KiB / 1 MiB / 4 MiB): every
- * chunk is one object-store request, and requests, not bytes, were what a drive paid for. Through
- * the FUSE mount on s3rver (3 interleaved pairs, 4 MiB against 1 MiB average): a 1 GiB write
- * closed at 147-153 against 100-126 MiB/s (mount CPU 5.2-5.3 s against 6.7-7.7 s), a cold read
- * of it ran at 163-227 against 130-150 MiB/s (S3 server CPU 3.0-3.1 s against 4.4-4.8 s). On S3
- * itself each GET or PUT also costs a round trip and a fee. The price: an edit in place re-uploads
- * about one chunk (4 MiB where it was 1 MiB), a cold random read fetches a whole chunk to verify
- * it, and dedup matches less. The same sizes as duplicacy's defaults (4M average, 1M-16M) and
- * JuiceFS's 4 MiB blocks. A store records its sizes at creation (config chunking.*) and keeps them.
+ * 1 MiB / 4 MiB / 16 MiB, settled by benchmark (DESIGN.md proposed 256 KiB / 1 MiB / 4 MiB): each
+ * chunk is one object-store request, and per-request costs (ours and the server's) outweighed
+ * per-byte ones. Through the FUSE mount on s3rver (3 interleaved pairs, 4 MiB against 1 MiB
+ * average): a 1 GiB write closed at 147-153 against 100-126 MiB/s (mount CPU 5.2-5.3 s against
+ * 6.7-7.7 s), a cold read of it ran at 163-227 against 130-150 MiB/s (S3 server CPU 3.0-3.1 s
+ * against 4.4-4.8 s); a 2 MiB average sat between (write 112-142, cold read 134-154). On S3 itself
+ * each GET or PUT also costs a round trip and a fee. The price: an edit in place re-uploads one or
+ * two chunks (a 1 MiB edit in 1 GiB: 5.3 MiB by re-PUT, 6.9 MiB by partial update, against 2.4
+ * and 3.5 MiB), a cold random read fetches a whole chunk to verify it, and dedup matches less.
+ * The same sizes as duplicacy's defaults (4M average, 1M-16M); JuiceFS stores 4 MiB blocks. A
+ * store records its sizes at creation (config chunking.*) and keeps them.
  */
 export const DEFAULT_CHUNKING: Readonly<ChunkingParams> = Object.freeze({
   minSize: 1024 * 1024,

@@ -31,8 +31,10 @@ export class ChunkFetcher {
   private readonly flights = new Map<string, Flight>();
   /**
    * Buffers prefetches download into, reused: their chunk goes to the disk cache and the buffer
-   * back here. A fresh buffer per chunk cost ~1.3 s of the event loop per GiB read cold (page
-   * faults of new memory), a sixth of the mount's CPU. Shared memory: hashed in place on a worker.
+   * back here. Gathering each body into a new shared buffer took 1.36 s of the event loop in the
+   * CPU profile of a cold 1 GiB read through the mount; new shared memory is slow to get here (a
+   * micro-benchmark: 0.45-2.1 s per GiB of 1 MiB SharedArrayBuffers, 0.13-0.19 s of Buffer.alloc).
+   * Shared memory still, so the hash worker reads the bytes in place.
    */
   private readonly spareBuffers: Buffer[] = [];
 

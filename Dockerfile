@@ -22,5 +22,6 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8080
 USER node
-ENTRYPOINT ["node", "bin/davfs-bridge.js"]
+# The heap flag of bin/davfs-bridge.js (its comment says why): ENTRYPOINT bypasses the shebang.
+ENTRYPOINT ["node", "--initial-old-space-size=256", "bin/davfs-bridge.js"]
 CMD ["serve"]

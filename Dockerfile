@@ -22,6 +22,5 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8080
 USER node
-# The heap flag of bin/davfs-bridge.js (its comment says why): ENTRYPOINT bypasses the shebang.
-ENTRYPOINT ["node", "--initial-old-space-size=256", "bin/davfs-bridge.js"]
+ENTRYPOINT ["node", "bin/davfs-bridge.js"]
 CMD ["serve"]

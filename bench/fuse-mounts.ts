@@ -61,8 +61,7 @@ export function ourMount(s3: S3TestServer, root: string, writeBack = false): Mou
     mnt,
     async start() {
       spawnSync('mkdir', ['-p', mnt]);
-      // The heap flag bin/davfs-bridge.js starts Node with (its comment says why).
-      const args = ['--initial-old-space-size=256', '--import', 'tsx', CLI, 'mount', '--store', store, '--meta', `sqlite://${join(root, `${tag}-meta.db`)}`, '--cache-dir', cache, '--cache-size', '4GiB', '--log-level', 'warn', mnt];
+      const args = ['--import', 'tsx', CLI, 'mount', '--store', store, '--meta', `sqlite://${join(root, `${tag}-meta.db`)}`, '--cache-dir', cache, '--cache-size', '4GiB', '--log-level', 'warn', mnt];
       const env = { ...process.env, DAVFS_WRITE_MODE: writeBack ? 'writeback' : 'durable' };
       child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {

@@ -13,7 +13,10 @@ import { registerLocks } from './locks.js';
 import { registerUser } from './user.js';
 import { registerToken } from './token.js';
 import { registerMount } from './mount.js';
+import { tuneHeap } from './heap-tuning.js';
 import { registerShare } from './share.js';
+
+tuneHeap();
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 

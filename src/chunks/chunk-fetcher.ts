@@ -24,7 +24,7 @@ export interface FetcherHooks {
  */
 type Flight = { prefetch: false; promise: Promise<Buffer> } | { prefetch: true; promise: Promise<Buffer | undefined> };
 
-/** The smallest prefetch buffer (chunks average 1 MiB). */
+/** The smallest prefetch buffer: the default minimum chunk size (fastcdc.ts DEFAULT_CHUNKING). */
 const SPARE_MIN = 1 << 20;
 
 export class ChunkFetcher {

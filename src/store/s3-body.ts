@@ -37,8 +37,8 @@ export function readBody(body: unknown, expected: number | undefined, idleTimeou
         body.destroy();
         reject(err);
       } else {
-        // In shared memory, so the chunk layer can verify the bytes' hash on a worker without a copy.
         if (target !== undefined) resolve(target.subarray(0, received));
+        // In shared memory, so the chunk layer can verify the bytes' hash on a worker without a copy.
         else resolve(parts.length === 1 && parts[0] !== undefined && received < SHARE_ABOVE ? parts[0] : concatShared(parts, received));
       }
     };

@@ -82,20 +82,19 @@ export async function openCore(config: Config, log: Logger, opts: OpenCoreOption
     await cache.open();
     // Durable mode: the 201 waits for the PUT, so chunks go straight from memory to the store and
     // the cache is filled behind it. Write-back: staged, then uploaded by chunks/write-back.ts.
-    const chunks = new ChunkStore(
-      objects,
-      cache,
-      writeBack
+    const chunks = new ChunkStore(objects, cache, {
+      prefetchConcurrency: config.downloadConcurrency,
+      ...(writeBack
         ? {
             writeBack: {
               quietMs: config.writeBackDelayMs,
-              onRetry: (hash, err, attempt, delayMs) =>
+              onRetry: (hash: string, err: unknown, attempt: number, delayMs: number) =>
                 log.warn({ chunk: hash, attempt, delayMs, err: (err as Error).message }, 'write-back upload failed; retrying'),
-              onLost: (hash) => log.error({ chunk: hash }, 'staged chunk unreadable or corrupt: its data is lost (fsck lists the files)'),
+              onLost: (hash: string) => log.error({ chunk: hash }, 'staged chunk unreadable or corrupt: its data is lost (fsck lists the files)'),
             },
           }
-        : { stageUploads: false },
-    );
+        : { stageUploads: false }),
+    });
     opened.push(chunks);
     if (cache.listStaged().length > 0) {
       // Left by a write-back run (acknowledged data: upload it, in the background in write-back

@@ -27,6 +27,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_WRITE_MODE: 'write_mode',
   DAVFS_WRITE_BACK_DELAY: 'write_back_delay',
   DAVFS_READ_AHEAD: 'read_ahead',
+  DAVFS_DOWNLOAD_CONCURRENCY: 'download_concurrency',
   DAVFS_MAX_UPLOAD: 'max_upload',
   DAVFS_WEBDAV_PROPFIND_INFINITY: 'webdav.propfind_infinity',
   DAVFS_WEBDAV_MAX_XML_BODY: 'webdav.max_xml_body',
@@ -106,6 +107,7 @@ const RawConfig = z.strictObject({
   write_mode: z.enum(['durable', 'writeback']),
   write_back_delay: duration,
   read_ahead: count(0, 16),
+  download_concurrency: count(1, 64),
   max_upload: size,
   webdav: z.strictObject({
     propfind_infinity: z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true'),
@@ -150,6 +152,8 @@ export interface Config {
   /** Write-back: uploads start once no chunk was staged for this long (ms). */
   writeBackDelayMs: number;
   readAhead: number;
+  /** Chunk downloads in flight at once for read-ahead (ChunkStore's prefetchConcurrency). */
+  downloadConcurrency: number;
   maxUpload: number;
   webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
@@ -225,6 +229,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     writeMode: c.write_mode,
     writeBackDelayMs: c.write_back_delay,
     readAhead: c.read_ahead,
+    downloadConcurrency: c.download_concurrency,
     maxUpload: c.max_upload,
     webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },
     logLevel: c.log_level,

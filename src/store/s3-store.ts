@@ -13,7 +13,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint, GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FsError } from '../core/errors.js';
+import { DirectGetHandler } from './direct-get.js';
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 import { backoffMs, withRetry } from './retry.js';
 import { BrokenBodyError, destroyBody, parseContentRange, readBody } from './s3-body.js';
@@ -46,6 +48,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly idleTimeoutMs: number;
   private readonly listPageSize: number;
   private readonly deleteBatchSize: number;
+  /** Carries whole-object GETs over http:// into the caller's buffers; undefined over https. */
+  private readonly direct: DirectGetHandler | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.bucket = options.bucket;
@@ -65,6 +69,13 @@ export class S3ObjectStore implements ObjectStore {
     };
     this.listPageSize = Math.max(1, Math.min(S3_MAX_KEYS, options.listPageSize ?? S3_MAX_KEYS));
     this.deleteBatchSize = Math.max(1, Math.min(S3_MAX_KEYS, options.deleteBatchSize ?? S3_MAX_KEYS));
+    const sdkHandler = new NodeHttpHandler({ connectionTimeout: this.target.connectTimeoutMs, socketTimeout: this.idleTimeoutMs });
+    // Plain http only: TLS would need the SDK's agent settings (CA bundles) repeated here.
+    const plainHttp = options.endpoint !== undefined && new URL(options.endpoint).protocol === 'http:';
+    this.direct =
+      plainHttp && options.directGet !== false
+        ? new DirectGetHandler(sdkHandler, { connectTimeoutMs: this.target.connectTimeoutMs, idleTimeoutMs: this.idleTimeoutMs })
+        : undefined;
     this.client = new S3Client({
       region,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
@@ -79,7 +90,7 @@ export class S3ObjectStore implements ObjectStore {
       // One attempt per SDK call: withRetry() does all retrying, including of bodies that break
       // after the headers, which the SDK never retries; two layers would multiply the attempts.
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: this.target.connectTimeoutMs, socketTimeout: this.idleTimeoutMs },
+      requestHandler: this.direct ?? sdkHandler,
     });
   }
 
@@ -135,6 +146,8 @@ export class S3ObjectStore implements ObjectStore {
     const range = options?.range;
     if (range !== undefined) checkRange(key, range.start, range.end, Number.MAX_SAFE_INTEGER);
     return this.retry('get', key, async () => {
+      // A whole object over http:// lands in `into` (or new memory) on a connection of ours.
+      const landing = range === undefined ? this.direct?.expect(options?.into) : undefined;
       const out = await this.client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
@@ -142,7 +155,9 @@ export class S3ObjectStore implements ObjectStore {
           // Always an absolute range: s3rver answers suffix ranges (bytes=-N) wrongly (README "Pitfalls").
           ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
         }),
+        landing === undefined ? {} : { abortSignal: landing.signal },
       );
+      if (landing?.data !== undefined) return landing.data;
       if (range === undefined) return readBody(out.Body, out.ContentLength, this.idleTimeoutMs, options?.into);
       const served = parseContentRange(out.ContentRange);
       if (served === undefined) {

@@ -26,6 +26,11 @@ export interface S3ObjectStoreOptions {
   listPageSize?: number;
   /** Keys per DeleteObjects request, at most 1,000 (S3's limit). Tests lower it to batch cheaply. */
   deleteBatchSize?: number;
+  /**
+   * Whole-object GETs over http:// read into the caller's memory on connections of our own
+   * (direct-get.ts) instead of node:http. Default true; tests turn it off to compare.
+   */
+  directGet?: boolean;
 }
 
 /** The endpoint for messages and logs: scheme, host and path only, never user:password@ or a query. */

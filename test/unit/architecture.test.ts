@@ -31,6 +31,7 @@ const ALLOWED: Record<string, string[]> = {
 /** Libraries that only one file may import (DESIGN.md: one seam per driver). */
 const SOLE_IMPORTER: Record<string, string> = {
   '@aws-sdk/client-s3': 'store/s3-store.ts',
+  '@smithy/node-http-handler': 'store/s3-store.ts',
   'better-sqlite3': 'meta/sqlite-driver.ts',
   'fuse-native': 'fuse/fuse-binding.ts',
 };

@@ -61,6 +61,14 @@ describe('config', () => {
     assert.ok(problems(() => loadConfig({ env: { DAVFS_WRITE_BACK_DELAY: '5' } })).some((x) => x.startsWith('write_back_delay:')));
   });
 
+  it('reads ahead 4 chunks with 4 downloads at once unless told otherwise', () => {
+    const defaults = loadConfig({ env: {} });
+    assert.equal(defaults.readAhead, 4);
+    assert.equal(defaults.downloadConcurrency, 4);
+    assert.equal(loadConfig({ env: { DAVFS_DOWNLOAD_CONCURRENCY: '8' } }).downloadConcurrency, 8);
+    assert.ok(problems(() => loadConfig({ env: { DAVFS_DOWNLOAD_CONCURRENCY: '0' } })).some((x) => x.startsWith('download_concurrency:')));
+  });
+
   it('names each bad value with its setting', () => {
     const p = problems(() =>
       loadConfig({ env: { DAVFS_LISTEN: 'nope', DAVFS_CACHE_SIZE: 'lots', DAVFS_STORE: 'ftp://x', DAVFS_UPLOAD_CONCURRENCY: '0' } }),

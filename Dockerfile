@@ -18,6 +18,9 @@ COPY config ./config
 ENV DAVFS_DATA=/data
 # In a container the server must listen on all interfaces to be reachable through -p.
 ENV DAVFS_LISTEN=0.0.0.0:8080
+# The malloc settings serve and mount would otherwise start themselves again with
+# (src/cli/malloc-tuning.ts): set here, the server is PID 1 itself and gets docker's signals.
+ENV MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8080

@@ -2,8 +2,15 @@
 // the URL it prints; stop() sends SIGTERM and waits for a clean exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { TUNED_MALLOC_ENV } from '../../src/cli/malloc-tuning.js';
 
 export const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+/**
+ * The environment of the CLI's children: with the malloc settings serve and mount would start
+ * themselves again with (src/cli/malloc-tuning.ts), so the process a test signals or kills is
+ * the one doing the work, not a parent waiting on it.
+ */
+const CLI_ENV = { ...process.env, ...TUNED_MALLOC_ENV };
 
 export interface ServerProcess {
   url: string;
@@ -27,7 +34,7 @@ export function basicAuth(user: string, password: string): string {
 /** `reuse`: a server started before on the same data, whose admin this one keeps (only a first start prints one). */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}, reuse?: Pick<ServerProcess, 'admin'>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, ...env },
+    env: { ...CLI_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -77,7 +84,7 @@ export function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...CLI_ENV, ...env },
       stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     // A CLI that fails before reading its stdin closes the pipe: that is its answer, not an error here.

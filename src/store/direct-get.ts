@@ -16,6 +16,8 @@ const IDLE_KEPT = 16;
  * closes would fail.
  */
 const IDLE_MAX_MS = 4_000;
+/** GETs in flight at once, past which more wait their turn: the SDK's own handler allows 50 sockets. */
+const MAX_IN_FLIGHT = 50;
 /** Error bodies (S3's XML) are read into memory up to this size; a larger one is not S3's. */
 const ERROR_BODY_MAX = 1 << 20;
 
@@ -43,12 +45,16 @@ export interface Landing {
 export interface DirectGetOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** GETs (connections) in flight at once; default MAX_IN_FLIGHT. */
+  maxInFlight?: number;
 }
 
 export class DirectGetHandler {
   private readonly landings = new WeakMap<AbortSignal, Landing>();
   private readonly idle = new Map<string, HttpConnection[]>();
   private closed = false;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
   readonly metadata: { handlerProtocol: string };
 
   constructor(
@@ -94,7 +100,21 @@ export class DirectGetHandler {
     this.delegate.destroy?.();
   }
 
+  /** One GET at a time per connection, and at most maxInFlight connections busy. */
   private async send(request: HttpRequest, landing: Landing): Promise<{ response: HttpResponse }> {
+    if (this.inFlight >= (this.options.maxInFlight ?? MAX_IN_FLIGHT)) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.inFlight++;
+    try {
+      return await this.exchange(request, landing);
+    } finally {
+      // A waiter takes over this GET's place in the count.
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.inFlight--;
+    }
+  }
+
+  private async exchange(request: HttpRequest, landing: Landing): Promise<{ response: HttpResponse }> {
     const port = request.port ?? 80;
     const server = `${request.hostname}:${port}`;
     const text = requestText(request);

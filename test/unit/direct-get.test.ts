@@ -241,6 +241,31 @@ describe('DirectGetHandler', () => {
     raw.close();
   });
 
+  it('keeps at most maxInFlight GETs in flight; the others wait their turn', async () => {
+    let open = 0;
+    let most = 0;
+    const raw = rawServer((socket) => {
+      open++;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open--;
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      }, 40);
+    });
+    const rawPort = await listen(raw);
+    const handler = new DirectGetHandler(new RecordingDelegate(), { connectTimeoutMs: 1000, idleTimeoutMs: 5000, maxInFlight: 2 });
+    const landings = Array.from({ length: 7 }, () => handler.expect(Buffer.alloc(16)));
+    await Promise.all(landings.map((l) => handler.handle(request(rawPort, '/x'), { abortSignal: l.signal })));
+    assert.deepEqual(
+      landings.map((l) => l.data?.toString()),
+      Array(7).fill('ok'),
+    );
+    assert.equal(most, 2);
+    assert.equal(raw.connections, 2, 'the waiting GETs reuse the two connections');
+    handler.destroy();
+    raw.close();
+  });
+
   it('reports a refused connection with its network code', async () => {
     const closed = net.createServer();
     const closedPort = await listen(closed);

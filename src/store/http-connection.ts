@@ -138,7 +138,7 @@ export class HttpConnection {
 
   private onRead(n: number): boolean {
     if (this.phase === 'head') {
-      if (this.headLength >= HEAD_MAX) return this.fail(`response head longer than ${HEAD_MAX} bytes`, 'EPROTO');
+      // A head that filled headBytes without its end failed in parseHead: no read lands beyond it.
       this.headLength += n;
       this.parseHead();
     } else if (this.phase === 'body') {
@@ -180,8 +180,6 @@ export class HttpConnection {
     if (target === undefined || this.head.contentLength === undefined) {
       // Unread or unframed: the connection cannot carry another exchange.
       this.keepAlive = false;
-      this.body = undefined;
-      this.expected = 0;
       return this.finish();
     }
     if (extra > this.head.contentLength) return void this.fail('more bytes than the Content-Length announced', 'EPROTO');

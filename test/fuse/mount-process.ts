@@ -8,15 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TUNED_MALLOC_ENV } from '../../src/cli/malloc-tuning.js';
-
-export const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-/**
- * The environment of the CLI's children: with the malloc settings serve and mount would start
- * themselves again with (src/cli/malloc-tuning.ts), so the process a test signals or kills is
- * the one doing the work, not a parent waiting on it.
- */
-const CLI_ENV = { ...process.env, ...TUNED_MALLOC_ENV };
+import { CLI, CLI_ENV } from '../helpers/server-process.js';
 
 export interface MountProcess {
   mountpoint: string;

@@ -10,7 +10,7 @@ export const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
  * themselves again with (src/cli/malloc-tuning.ts), so the process a test signals or kills is
  * the one doing the work, not a parent waiting on it.
  */
-const CLI_ENV = { ...process.env, ...TUNED_MALLOC_ENV };
+export const CLI_ENV = { ...process.env, ...TUNED_MALLOC_ENV };
 
 export interface ServerProcess {
   url: string;

@@ -14,8 +14,19 @@ import type { Stat } from './types.js';
 
 /** Chunk buffers kept per reader: the chunk being read, the one read ahead, one for a request out of order. */
 const SLOTS = 3;
-/** Buffers are allocated in whole MiB, so one fits the next chunk of a similar size. */
-const MiB = 1 << 20;
+/** The smallest chunk buffer: the default minimum chunk size (fastcdc.ts DEFAULT_CHUNKING). */
+const MIN_STORAGE = 1 << 20;
+
+/**
+ * A chunk buffer's size: a power of two from 1 MiB, so a buffer fits most next chunks (sizes
+ * vary from 1 to 16 MiB around 4 MiB) and is seldom replaced. Rounding to whole MiB replaced one
+ * about every other chunk, and each new buffer is fresh memory to fault in.
+ */
+function storageSize(chunkLength: number): number {
+  let size = MIN_STORAGE;
+  while (size < chunkLength) size *= 2;
+  return size;
+}
 
 interface Slot {
   hash: string;
@@ -105,7 +116,7 @@ export class ContentFileReader implements FileReader {
       const free = this.slots.findIndex((s) => s.pins === 0);
       if (free >= 0) storage = this.slots.splice(free, 1)[0]!.storage;
     }
-    if (storage === undefined || storage.length < e.length) storage = Buffer.allocUnsafeSlow(Math.ceil(e.length / MiB) * MiB);
+    if (storage === undefined || storage.length < e.length) storage = Buffer.allocUnsafeSlow(storageSize(e.length));
     const slot: Slot = { hash: e.hash, storage, data: Promise.resolve(storage), pins: 1 };
     slot.data = this.deps.chunks.readInto(e.hash, e.length, storage).finally(() => slot.pins--);
     // A failed read leaves no slot behind: the next request for the chunk tries again.

@@ -50,7 +50,7 @@ export async function benchChunker(): Promise<BenchRow[]> {
   rows[rows.length - 1]!.note += `, ${chunks} chunks, ${mean()}`;
 
   rows.push(
-    await measure(`chunkStream, 64 KiB inputs (${sizes})`, 'window copies and chunk copies included', async () => {
+    await measure(`chunkStream, 64 KiB inputs (${sizes})`, 'input copies and chunk copies included', async () => {
       for await (const chunk of chunkStream(pieces(data, INPUT_PIECE))) void chunk;
     }),
   );

@@ -5,8 +5,8 @@
 // chunks out 0.62 s; CPU profile in the issue 5 note) on the same thread that answers every FUSE
 // request and drives the uploads. On a worker the cut and the hash run beside that work.
 //
-// The worker runs the source text of fastcdc.ts's cutAt and feedCuts, the functions chunkStream
-// uses on the event loop, so both cut at the same boundaries (test/unit/chunk-worker.test.ts
+// The worker runs the source text of fastcdc.ts's scanCuts (and the functions it calls), which
+// chunkStream uses on the event loop, so both cut at the same boundaries (test/unit/chunk-worker.test.ts
 // compares them).
 //
 // Chunks come back in memory of their own, transferred, not in SharedArrayBuffers: V8 maps every
@@ -18,7 +18,7 @@
 // so nothing needs these chunks in shared memory.
 import { Worker } from 'node:worker_threads';
 import { takeOver } from '../core/shared-memory.js';
-import { cutAt, cutRule, feedCuts, gearTable, type ChunkingParams, type CutRule } from './fastcdc.js';
+import { cutRule, finishScan, gearTable, scanCuts, scanRun, type ChunkingParams, type CutRule } from './fastcdc.js';
 
 /**
  * Bytes the event loop gathers before handing them to the worker (one message each), or maxSize
@@ -55,26 +55,30 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 var __name = (f) => f;
-${cutAt.toString()}
-${feedCuts.toString()}
+${scanRun.toString()}
+${scanCuts.toString()}
+${finishScan.toString()}
 const gear = new Int32Array(workerData.gear);
 const streams = new Map();
 parentPort.on('message', (m) => {
-  if (m.op === 'open') { streams.set(m.sid, { w: { window: null, pos: 0, have: 0 }, rule: m.rule }); return; }
+  if (m.op === 'open') { streams.set(m.sid, { scan: { pieces: [], length: 0, h: 0 }, rule: m.rule }); return; }
   const s = streams.get(m.sid);
   if (m.op === 'close' || s === undefined) { streams.delete(m.sid); return; }
   const chunks = [];
   const transfer = [];
-  const emit = (buf, start, end) => {
+  const emit = (pieces, length) => {
     // Memory of its own from malloc (not a SharedArrayBuffer: see the top of chunk-worker.ts).
-    const out = Buffer.allocUnsafeSlow(end - start);
-    out.set(buf.subarray(start, end));
+    const out = Buffer.allocUnsafeSlow(length);
+    let at = 0;
+    for (const piece of pieces) { out.set(piece, at); at += piece.length; }
     chunks.push({ buffer: out.buffer, hash: createHash('sha256').update(out).digest('hex') });
     transfer.push(out.buffer);
   };
   const last = m.op === 'end';
   try {
-    feedCuts(s.w, last ? new Uint8Array(0) : new Uint8Array(m.buffer, 0, m.length), last, s.rule, gear, emit);
+    // The scan keeps views of the inputs until their chunk is cut: they were transferred here, so
+    // nobody else writes to them.
+    scanCuts(s.scan, last ? new Uint8Array(0) : new Uint8Array(m.buffer, 0, m.length), last, s.rule, gear, emit);
   } catch (err) {
     streams.delete(m.sid);
     parentPort.postMessage({ sid: m.sid, chunks: [], done: true, error: String(err && err.stack || err) });
@@ -209,7 +213,7 @@ export async function* chunkAndHash(source: AsyncIterable<Uint8Array>, params: C
     inFlight++;
     while (!finished) yield* await answer();
   } finally {
-    // Ended, failed, or abandoned by the consumer: the worker drops the stream's window either way.
+    // Ended, failed, or abandoned by the consumer: the worker drops the stream's pieces either way.
     chunker.close(sid, !finished);
   }
 }

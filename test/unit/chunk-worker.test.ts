@@ -1,6 +1,6 @@
 // Chunking on the worker thread: the same chunks as chunkStream on the event loop, whatever the
-// input split and sizes, each with its right SHA-256 and in shared memory; several streams at once
-// keep their own windows; a stream the consumer abandons or whose source fails leaves the worker
+// input split and sizes, each with its right SHA-256 and in memory of its own; several streams at
+// once keep their own state; a stream the consumer abandons or whose source fails leaves the worker
 // serving the next one; an idle worker does not keep a finished process alive.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

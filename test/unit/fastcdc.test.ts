@@ -206,7 +206,7 @@ describe('chunkStream', () => {
     );
   });
 
-  it('finds the same boundaries with tiny and huge input buffers (window and fast paths)', async () => {
+  it('finds the same boundaries with tiny and huge input buffers (pieces within one input and across many)', async () => {
     const data = randomBytes(150 * 1024);
     const expected = boundaries(data, SMALL);
     for (const size of [3, 13, 4096, SMALL.maxSize - 1, SMALL.maxSize, SMALL.maxSize * 2 + 5, data.length]) {
@@ -224,6 +224,25 @@ describe('chunkStream', () => {
       }),
       { numRuns: 6 },
     );
+  });
+
+  it('cuts where cutPoint does at the edges of the rule: a match right at minSize, forced cuts at maxSize', async () => {
+    // Sizes this small make the rare cases common: in 1 MiB, ~7,000 chunks, over a hundred forced
+    // at maxSize and hundreds cut within 32 bytes of minSize, where the cut depends on where the
+    // gear hash started (a byte leaves the 32-bit hash 32 bytes later).
+    const tiny: ChunkingParams = { minSize: 64, avgSize: 128, maxSize: 256 };
+    const data = seededBytes(1 << 20, 0x7e57);
+    const expected = boundaries(data, tiny);
+    const sizes = expected.map((end, i) => end - (expected[i - 1] ?? 0));
+    assert.ok(sizes.filter((n) => n === tiny.maxSize).length > 10, 'few forced cuts');
+    assert.ok(sizes.filter((n) => n < tiny.minSize + 32).length > 100, 'few cuts near minSize');
+    for (const size of [1, 7, 64, 255, 256, 4096, data.length]) {
+      assert.deepEqual(endsOf(await collect(piecesOf(data, size), tiny)), expected, `pieces of ${size}`);
+    }
+    // Zeros never match: every chunk is forced, at default sizes too.
+    const zeros = Buffer.alloc(3 * DEFAULT_CHUNKING.maxSize + 5);
+    assert.deepEqual(endsOf(await collect(piecesOf(zeros, 1 << 20))), boundaries(zeros, DEFAULT_CHUNKING));
+    assert.equal(boundaries(zeros, DEFAULT_CHUNKING)[0], DEFAULT_CHUNKING.maxSize);
   });
 
   it('averages close to avgSize on random data', async () => {

@@ -70,6 +70,11 @@ async function oneRun(m: MountUnderTest, src: string, i: number, s: Series): Pro
     push(`${k}:mount`, now.mount - from.mount);
     push(`${k}:server`, now.server - from.server);
   };
+  // Every mount's write starts from the same state: nothing dirty left by the phases before (the
+  // source file just written, another mount's cache) and the source read from disk. Before, only
+  // the first mount of a run found the source in the page cache; the later ones read it after
+  // the first one's drop_caches.
+  dropCaches();
   await m.start();
   const t = performance.now();
   let c0 = cpu();

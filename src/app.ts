@@ -90,7 +90,7 @@ export async function openCore(config: Config, log: Logger, opts: OpenCoreOption
               quietMs: config.writeBackDelayMs,
               onRetry: (hash: string, err: unknown, attempt: number, delayMs: number) =>
                 log.warn({ chunk: hash, attempt, delayMs, err: (err as Error).message }, 'write-back upload failed; retrying'),
-              onLost: (hash: string) => log.error({ chunk: hash }, 'staged chunk unreadable or corrupt: its data is lost (fsck lists the files)'),
+              onLost: (hash: string) => log.error({ chunk: hash }, 'staged chunk unreadable or corrupt, dropped: fsck lists any file using it (a write a power cut stopped before its commit uses none)'),
             },
           }
         : { stageUploads: false }),

@@ -45,8 +45,9 @@ export interface ChunkStoreOptions {
   cacheFillsInFlight?: number;
   /**
    * Write-back mode: upload() acknowledges a chunk once staged; a WriteBackUploader (started here,
-   * stopped by close()) uploads it. The cache must fsync staging (syncStaging: true): it holds the
-   * only copy of acknowledged data. stageUploads does not apply.
+   * stopped by close()) uploads it. The cache must make staging durable (syncStaging: true; the
+   * writer calls makeDurable() before each commit): it holds the only copy of acknowledged data.
+   * stageUploads does not apply.
    */
   writeBack?: WriteBackOptions;
 }

@@ -4,9 +4,10 @@
 // Contracts the rest of the core relies on:
 // - upload() resolves only once the chunk is durable in the object store (DESIGN.md invariant 1:
 //   a committed row may then refer to it), unless the caller says the store already has it.
-//   In write-back mode (option writeBack) it resolves once the chunk is fsynced in the staging
-//   area instead, and write-back.ts uploads it later: invariant 1 then reads "durable locally
-//   before the commit, durable in the store eventually", and the chunks still to upload are
+//   In write-back mode (option writeBack) it resolves once the chunk is written to the staging
+//   area instead, makeDurable() fsyncs the new content's chunks before its commit, and
+//   write-back.ts uploads them later: invariant 1 then reads "durable locally before the
+//   commit, durable in the store eventually", and the chunks still to upload are
 //   exactly the staged ones (pendingUploads(), isPending()), which read() serves from staging.
 // - read() never returns bytes whose hash or size differ from what was asked for: corrupt data
 //   from the store is an FsError('EIO'), corrupt data in the cache is dropped and fetched again.
@@ -149,8 +150,9 @@ export class ChunkStore {
   }
 
   /**
-   * Write-back: acknowledged once fsynced in staging (at once if already staged: dedup). Should the
-   * local disk refuse (full, read-only), fall back to a durable PUT, which fails if the store is down.
+   * Write-back: acknowledged once written to staging (at once if already staged: dedup);
+   * makeDurable() fsyncs it before a commit names it. Should the local disk refuse (full,
+   * read-only), fall back to a durable PUT, which fails if the store is down.
    */
   private async stageForWriteBack(writeBack: WriteBackUploader, hash: string, data: Uint8Array): Promise<void> {
     try {
@@ -160,6 +162,21 @@ export class ChunkStore {
       return this.putFromMemory(hash, data);
     }
     writeBack.enqueue(hash, asBuffer(data));
+  }
+
+  /**
+   * Resolves once the chunks upload() took for a new content survive a power loss, so the commit
+   * that names them may run: in write-back mode their staged files are fsynced (one pass for the
+   * whole content, not one fsync per chunk as it is staged); in durable mode they are in the
+   * object store already.
+   */
+  async makeDurable(hashes: Iterable<string>): Promise<void> {
+    if (this.writeBack === undefined) return;
+    try {
+      await this.cache.syncStaged(hashes);
+    } catch (err) {
+      throw new FsError('EIO', `making staged chunks durable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   /**

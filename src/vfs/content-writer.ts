@@ -81,6 +81,8 @@ export async function writeContent(
       middle.push({ hash, length: chunk.length });
     }
     await queue.drain();
+    // Write-back stages chunks without an fsync each: one pass before the commit names them.
+    await deps.chunks.makeDurable(middle.map((c) => c.hash));
   } catch (err) {
     await queue.drain().catch(() => undefined);
     if (it.return) await it.return().catch(() => undefined);

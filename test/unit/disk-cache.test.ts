@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashChunk } from '../../src/chunks/chunk-hash.js';
@@ -307,6 +307,32 @@ describe('DiskChunkCache: staging', () => {
     assert.equal(await second.readStaged(torn.hash), undefined);
     assert.deepEqual(second.listStaged(), [good.hash]);
     await second.close();
+  });
+
+  it('with syncStaging, stage() leaves fsyncs to syncStaged(), which syncs the chunks named and fails when it cannot', async () => {
+    const dir = await freshDir();
+    const cache = new DiskChunkCache({ dir, maxBytes: 1 << 20, syncStaging: true });
+    await cache.open();
+    const [a, b, c, d] = Array.from({ length: 4 }, () => chunk(2000));
+    for (const x of [a!, b!, c!, d!]) await cache.stage(x.hash, x.data);
+    assert.equal(cache.unsyncedCount, 4);
+    // Two commits at once naming a: one fsync, both wait for it; b stays unsynced.
+    await Promise.all([cache.syncStaged([a!.hash]), cache.syncStaged([a!.hash, 'f'.repeat(64)])]);
+    assert.equal(cache.unsyncedCount, 3);
+    // An uploaded (promoted) chunk is durable in the store: nothing left to sync.
+    await cache.promote(c!.hash);
+    assert.equal(cache.unsyncedCount, 2);
+    await cache.syncStaged([c!.hash]);
+    // A staged file gone behind the cache's back cannot be made durable: the commit must fail.
+    await unlink(path.join(dir, 'staging', d!.hash));
+    await assert.rejects(cache.syncStaged([b!.hash, d!.hash]), /ENOENT/);
+    assert.equal(cache.unsyncedCount, 1, 'b synced, d still not');
+    await cache.close();
+
+    const durableMode = await openCache(await freshDir(), 1 << 20);
+    await durableMode.stage(a!.hash, a!.data);
+    assert.equal(durableMode.unsyncedCount, 0, 'without syncStaging nothing waits for an fsync');
+    await durableMode.close();
   });
 
   it('rejects names that are not chunk hashes', async () => {

@@ -60,6 +60,8 @@ describe('write-back mode', () => {
     const pending = core.chunks.pendingUploads();
     assert.ok(pending.length > 5, `${pending.length} chunks pending`);
     assert.equal(core.cache.stats().stagedEntries, pending.length);
+    // Staged without an fsync each, and all fsynced before the commit that acknowledged them.
+    assert.equal(core.cache.unsyncedCount, 0);
 
     // Size and ETag come from the metadata: the same as a durable write of the same bytes.
     const durable = await makeTestCore();

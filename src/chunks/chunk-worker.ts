@@ -13,9 +13,11 @@
 // SharedArrayBuffer fresh and unmaps it when collected, so each 4 KiB page of every chunk cost a
 // page fault (262,000 per GiB in a micro-benchmark whatever the malloc settings; ~9 µs each on
 // these VMs), where malloc'd memory is reused under the settings src/cli/malloc-tuning.ts gives.
-// A 1 GiB dd write through the write-back mount, 3 interleaved pairs: 164-249 → 349-412 MiB/s,
-// mount CPU 5.7-7.7 → 3.4-3.8 s, page faults 130,000 → 37,000-41,000. The hash is computed here,
-// so nothing needs these chunks in shared memory.
+// A 1 GiB dd write through the write-back mount (source read from disk after drop_caches; new
+// bytes for every run, so no run is deduplicated against another), 5 interleaved runs each:
+// 202-287 → 241-303 MiB/s (medians 213 → 272), mount CPU 5.4-6.9 → 4.5-5.0 s, page faults
+// 126,000-137,000 → 63,000-67,000. The hash is computed here, so nothing needs these chunks in
+// shared memory.
 import { Worker } from 'node:worker_threads';
 import { takeOver } from '../core/shared-memory.js';
 import { cutRule, finishScan, gearTable, scanCuts, scanRun, type ChunkingParams, type CutRule } from './fastcdc.js';

@@ -282,10 +282,11 @@ export class DiskChunkCache {
    * Writes a chunk into staging, where eviction never reaches it, until unstage() or promote().
    * With syncStaging, syncStaged() makes it durable: no fsync here.
    *
-   * Why not fsync each chunk as it is staged: a 1 GiB write-back dd, source read from disk, 3
-   * interleaved pairs: 228-262 MiB/s and 4.5-5.2 s of mount CPU with an fsync per chunk against
-   * 447-486 MiB/s and 2.9-3.1 s without (each fsync of a new file commits the ext4 journal; one
-   * pass of fsyncs before the commit finds most inodes committed by the first).
+   * Why not fsync each chunk as it is staged: each fsync of a new file commits the ext4 journal,
+   * where one pass of fsyncs before the commit finds most inodes committed by the first. A 1 GiB
+   * write-back dd write, source read from disk, new bytes every run, 8 interleaved runs each:
+   * mount CPU 4.5-5.3 s with an fsync per chunk against 3.95-4.2 s with one pass; the speed did
+   * not change beyond the noise (211-320 against 223-295 MiB/s).
    */
   async stage(hash: string, data: Uint8Array): Promise<void> {
     checkHash(hash);

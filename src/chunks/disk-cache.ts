@@ -165,6 +165,9 @@ export class DiskChunkCache {
         continue;
       }
       this.staged.set(entry.name, (await stat(filePath)).size);
+      // A run that stopped before its commit left these unsynced: a new write naming one of them
+      // (dedup finds it staged) must fsync it before its own commit.
+      if (this.syncStaging) this.unsynced.add(entry.name);
     }
   }
 

@@ -329,6 +329,16 @@ describe('DiskChunkCache: staging', () => {
     assert.equal(cache.unsyncedCount, 1, 'b synced, d still not');
     await cache.close();
 
+    // What an earlier run left staged may never have been fsynced (it stopped before its commit):
+    // a commit that finds such a chunk staged syncs it too.
+    const reopened = new DiskChunkCache({ dir, maxBytes: 1 << 20, syncStaging: true });
+    await reopened.open();
+    assert.deepEqual(reopened.listStaged().sort(), [a!.hash, b!.hash].sort());
+    assert.equal(reopened.unsyncedCount, 2);
+    await reopened.syncStaged([a!.hash, b!.hash]);
+    assert.equal(reopened.unsyncedCount, 0);
+    await reopened.close();
+
     const durableMode = await openCache(await freshDir(), 1 << 20);
     await durableMode.stage(a!.hash, a!.data);
     assert.equal(durableMode.unsyncedCount, 0, 'without syncStaging nothing waits for an fsync');

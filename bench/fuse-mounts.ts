@@ -6,9 +6,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { S3TestServer } from '../test/helpers/s3rver.js';
-import { TUNED_MALLOC_ENV } from '../src/cli/malloc-tuning.js';
-
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+import { CLI, CLI_ENV } from '../test/helpers/server-process.js';
 
 export interface MountUnderTest {
   name: string;
@@ -63,9 +61,9 @@ export function ourMount(s3: S3TestServer, root: string, writeBack = false): Mou
     async start() {
       spawnSync('mkdir', ['-p', mnt]);
       const args = ['--import', 'tsx', CLI, 'mount', '--store', store, '--meta', `sqlite://${join(root, `${tag}-meta.db`)}`, '--cache-dir', cache, '--cache-size', '4GiB', '--log-level', 'warn', mnt];
-      // The malloc settings the command starts itself again with (src/cli/malloc-tuning.ts), given
-      // here so that the pid measured and signalled is the mount itself, not a parent waiting on it.
-      const env = { ...process.env, ...TUNED_MALLOC_ENV, DAVFS_WRITE_MODE: writeBack ? 'writeback' : 'durable' };
+      // CLI_ENV carries the malloc settings the command would start itself again with, so that the
+      // pid measured and signalled is the mount itself, not a parent waiting on it.
+      const env = { ...CLI_ENV, DAVFS_WRITE_MODE: writeBack ? 'writeback' : 'durable' };
       child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {
         child!.once('exit', (code) => reject(new Error(`our mount exited with ${code}`)));

@@ -3,6 +3,7 @@
 import { FsError } from '../core/errors.js';
 import { sharedBuffer } from '../core/shared-memory.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { chunkBufferSize } from './chunk-buffer.js';
 import { chunkKey, hashChunkAsync } from './chunk-hash.js';
 import type { DiskChunkCache } from './disk-cache.js';
 
@@ -23,9 +24,6 @@ export interface FetcherHooks {
  * (read it from there); a reader that joined one retries on failure instead of reporting it.
  */
 type Flight = { prefetch: false; promise: Promise<Buffer> } | { prefetch: true; promise: Promise<Buffer | undefined> };
-
-/** The smallest prefetch buffer: the default minimum chunk size (fastcdc.ts DEFAULT_CHUNKING). */
-const SPARE_MIN = 1 << 20;
 
 export class ChunkFetcher {
   private readonly flights = new Map<string, Flight>();
@@ -107,10 +105,7 @@ export class ChunkFetcher {
   private takeSpare(size: number): Buffer {
     const i = this.spareBuffers.findIndex((b) => b.length >= size);
     if (i >= 0) return this.spareBuffers.splice(i, 1)[0]!;
-    // Powers of two from 1 MiB, so a buffer fits the next chunks of similar size.
-    let length = SPARE_MIN;
-    while (length < size) length *= 2;
-    return sharedBuffer(length);
+    return sharedBuffer(chunkBufferSize(size));
   }
 
   /** Keeps the largest few. */

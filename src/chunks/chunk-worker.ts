@@ -20,7 +20,7 @@
 // shared memory.
 import { Worker } from 'node:worker_threads';
 import { takeOver } from '../core/shared-memory.js';
-import { cutRule, finishScan, gearTable, scanCuts, scanRun, type ChunkingParams, type CutRule } from './fastcdc.js';
+import { cutRule, emitChunk, gearTable, newScan, scanCuts, scanRun, type ChunkingParams, type CutRule } from './fastcdc.js';
 
 /**
  * Bytes the event loop gathers before handing them to the worker (one message each), or maxSize
@@ -57,13 +57,14 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 var __name = (f) => f;
+${newScan.toString()}
 ${scanRun.toString()}
 ${scanCuts.toString()}
-${finishScan.toString()}
+${emitChunk.toString()}
 const gear = new Int32Array(workerData.gear);
 const streams = new Map();
 parentPort.on('message', (m) => {
-  if (m.op === 'open') { streams.set(m.sid, { scan: { pieces: [], length: 0, h: 0 }, rule: m.rule }); return; }
+  if (m.op === 'open') { streams.set(m.sid, { scan: newScan(), rule: m.rule }); return; }
   const s = streams.get(m.sid);
   if (m.op === 'close' || s === undefined) { streams.delete(m.sid); return; }
   const chunks = [];

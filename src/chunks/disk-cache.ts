@@ -67,9 +67,8 @@ export class DiskChunkCache {
   private readonly stagingDir: string;
   /** fsyncs of the staging folder after renames into it, shared by concurrent syncStaged() calls. */
   private readonly stagingSync: GroupSync;
-  /** Staged chunks written but not fsynced yet (syncStaging only), and the fsyncs running. */
+  /** Staged chunks written but not fsynced yet (syncStaging only). */
   private readonly unsynced = new Set<string>();
-  private readonly syncing = new Map<string, Promise<void>>();
   private readonly tmpDir: string;
   /** hash → size of the cached file. Disposal (eviction, delete) unlinks the file. */
   private readonly index: LRUCache<string, number>;
@@ -310,11 +309,7 @@ export class DiskChunkCache {
    */
   async syncStaged(hashes: Iterable<string>): Promise<void> {
     const runs: Promise<void>[] = [];
-    for (const hash of hashes) {
-      const running = this.syncing.get(hash);
-      if (running !== undefined) runs.push(running);
-      else if (this.unsynced.has(hash)) runs.push(this.syncOne(hash));
-    }
+    for (const hash of hashes) if (this.unsynced.has(hash)) runs.push(this.syncOne(hash));
     if (runs.length === 0) return;
     // Every fsync settles before this does, failed or not, so none runs on behind a rejection.
     const failed = (await Promise.allSettled(runs)).find((r) => r.status === 'rejected');
@@ -328,14 +323,13 @@ export class DiskChunkCache {
   }
 
   private syncOne(hash: string): Promise<void> {
-    // serial(): a promote() or unstage() of the same hash waits, so the file is where staged says.
-    const run = this.serial(hash, async () => {
+    // serial(): a promote() or unstage() of the same hash waits, so the file is where staged says;
+    // a second commit asking while the fsync runs waits for it too, then finds the chunk synced.
+    return this.serial(hash, async () => {
       if (!this.unsynced.has(hash) || !this.staged.has(hash)) return;
       await fsyncPath(this.stagingPath(hash));
       this.unsynced.delete(hash);
-    }).finally(() => this.syncing.delete(hash));
-    this.syncing.set(hash, run);
-    return run;
+    });
   }
 
   /** Whether the chunk sits in staging. */

@@ -19,7 +19,7 @@
 // them (or the sizes recorded in the metadata settings) changes the chunks of every file written
 // afterwards: old files stay readable (they are lists of chunk hashes), but dedup against them is
 // lost. Bump CHUNKER_ID when doing so; the metadata settings store it with the sizes.
-import { sharedBuffer } from '../core/shared-memory.js';
+import { concatShared } from '../core/shared-memory.js';
 
 export interface ChunkingParams {
   /** No cut before this many bytes (except the last chunk of a stream, which may be shorter). */
@@ -163,8 +163,8 @@ export function cutRule(params: ChunkingParams): CutRule {
 }
 
 // cutAt defines where a chunk ends (cutPoint); scanCuts cuts a stream at the same places without
-// gathering it into one buffer (tests compare the two over many input splits). scanRun, scanCuts
-// and finishScan are self-contained (no reference to anything in this module but each other):
+// gathering it into one buffer (tests compare the two over many input splits). newScan, scanRun,
+// scanCuts and emitChunk are self-contained (no reference to anything in this module but each other):
 // chunk-worker.ts runs their source text on a worker thread, so the worker cuts with the very code
 // chunkStream uses here.
 
@@ -274,25 +274,19 @@ export function scanCuts(
       cut = scanRun(s, input, i, stop, r.large, g);
       if (cut < 0 && at + (stop - i) === r.maxSize) cut = stop;
     }
-    if (cut < 0) {
-      s.pieces.push(input.subarray(off, n));
-      s.length += n - off;
-      break;
-    }
-    s.pieces.push(input.subarray(off, cut));
-    const length = s.length + (cut - off);
-    const pieces = s.pieces;
-    s.pieces = [];
-    s.length = 0;
-    s.h = 0;
-    emit(pieces, length);
+    const end = cut < 0 ? n : cut;
+    s.pieces.push(input.subarray(off, end));
+    s.length += end - off;
+    if (cut < 0) break;
+    emitChunk(s, emit);
     off = cut;
   }
-  if (last) finishScan(s, emit);
+  // End of stream: the bytes not cut yet are the last chunk (cutAt's rule for a short tail).
+  if (last) emitChunk(s, emit);
 }
 
-/** End of stream: the bytes not cut yet are the last chunk (cutAt's rule for a short tail). */
-export function finishScan(s: ChunkScan, emit: (pieces: Uint8Array[], length: number) => void): void {
+/** Emits the chunk scanned so far, if any, and starts the next one. */
+export function emitChunk(s: ChunkScan, emit: (pieces: Uint8Array[], length: number) => void): void {
   if (s.length === 0) return;
   const pieces = s.pieces;
   const length = s.length;
@@ -315,7 +309,8 @@ export async function* chunkStream(
   const rule = cutRule(params); // validates before the first byte arrives
   const s = newScan();
   let out: Buffer[] = [];
-  const emit = (pieces: Uint8Array[], length: number): void => void out.push(concatOf(pieces, length));
+  // In shared memory, so hashChunkAsync can hash the chunk on a worker without copying it.
+  const emit = (pieces: Uint8Array[], length: number): void => void out.push(concatShared(pieces, length));
   for await (const input of source) {
     // The scan keeps views of its inputs until their chunk is cut, and a source may reuse its
     // buffers: inputs are copied first (chunk-worker.ts owns its inputs and skips this).
@@ -325,15 +320,4 @@ export async function* chunkStream(
   }
   scanCuts(s, new Uint8Array(0), true, rule, GEAR, emit);
   yield* out;
-}
-
-/** In shared memory, so hashChunkAsync can hash the chunk on a worker without copying it. */
-function concatOf(pieces: readonly Uint8Array[], length: number): Buffer {
-  const out = sharedBuffer(length);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
 }

@@ -6,6 +6,7 @@
 // such a buffer (no allocation per chunk; a new buffer per chunk cost a garbage collection every
 // few MiB); the next chunk is read ahead into another one, and chunks not on this machine are
 // downloaded ahead by the chunk store as for any read.
+import { chunkBufferSize } from '../chunks/chunk-buffer.js';
 import { FsError } from '../core/errors.js';
 import type { ChunkExtent } from '../meta/meta-store.js';
 import type { ContentReaderDeps } from './content-reader.js';
@@ -14,20 +15,6 @@ import type { Stat } from './types.js';
 
 /** Chunk buffers kept per reader: the chunk being read, the one read ahead, one for a request out of order. */
 const SLOTS = 3;
-/** The smallest chunk buffer: the default minimum chunk size (fastcdc.ts DEFAULT_CHUNKING). */
-const MIN_STORAGE = 1 << 20;
-
-/**
- * A chunk buffer's size: a power of two from 1 MiB, so a buffer fits most next chunks (sizes
- * vary from 1 to 16 MiB around 4 MiB) and is seldom replaced. Rounding to whole MiB replaced one
- * about every other chunk, and each new buffer is fresh memory to fault in.
- */
-function storageSize(chunkLength: number): number {
-  let size = MIN_STORAGE;
-  while (size < chunkLength) size *= 2;
-  return size;
-}
-
 interface Slot {
   hash: string;
   storage: Buffer;
@@ -116,7 +103,7 @@ export class ContentFileReader implements FileReader {
       const free = this.slots.findIndex((s) => s.pins === 0);
       if (free >= 0) storage = this.slots.splice(free, 1)[0]!.storage;
     }
-    if (storage === undefined || storage.length < e.length) storage = Buffer.allocUnsafeSlow(storageSize(e.length));
+    if (storage === undefined || storage.length < e.length) storage = Buffer.allocUnsafeSlow(chunkBufferSize(e.length));
     const slot: Slot = { hash: e.hash, storage, data: Promise.resolve(storage), pins: 1 };
     slot.data = this.deps.chunks.readInto(e.hash, e.length, storage).finally(() => slot.pins--);
     // A failed read leaves no slot behind: the next request for the chunk tries again.

@@ -73,9 +73,16 @@ export function ourMount(s3: S3TestServer, root: string, writeBack = false): Mou
     stop: () => stopChild(child, mnt),
     pid: () => child?.pid,
     clearCache: () => rmSync(cache, { recursive: true, force: true }),
-    // Durable: a close returned once the chunks were in the store. Write-back: uploaded chunks
-    // leave the cache's staging folder (the layout src/chunks/disk-cache.ts documents).
-    stored: () => until(() => !writeBack || readdirSync(join(cache, 'staging')).length === 0, 'staged chunks to upload', 1_200_000, 200),
+    // Durable: a close returned once the chunks were in the store. Write-back: a close returned
+    // once the file was spooled; committed, its spool file leaves open-files/ (fuse-mount.ts), and
+    // uploaded chunks leave the cache's staging folder (src/chunks/disk-cache.ts).
+    stored: () =>
+      until(
+        () => !writeBack || (readdirSync(join(cache, 'open-files')).every((n) => !n.startsWith('spool-')) && readdirSync(join(cache, 'staging')).length === 0),
+        'spooled files to commit and staged chunks to upload',
+        1_200_000,
+        200,
+      ),
   };
 }
 

@@ -25,6 +25,7 @@ export interface MountFlags extends StoreFlags, RemoteFlags {
   attrTimeout: string;
   entryTimeout: string;
   attrCache: string;
+  commitDelay: string;
   maxRead: string;
   allowOther?: boolean;
   daemon?: boolean;
@@ -96,6 +97,7 @@ export function registerMount(program: Command): void {
     .option('--attr-timeout <seconds>', 'seconds the kernel caches file attributes', '1')
     .option('--entry-timeout <seconds>', 'seconds the kernel caches names', '1')
     .option('--attr-cache <seconds>', 'seconds this process caches attributes (0: off); changes made elsewhere show after it', '1')
+    .option('--commit-delay <seconds>', 'write_mode writeback: seconds from the last close of a file to its commit (a close returns once the bytes are spooled locally)', '0')
     .option('--max-read <size>', 'largest read request (the kernel sends at most 128KiB)', '128KiB')
     .option('--allow-other', 'let other users use the mount (needs user_allow_other in /etc/fuse.conf unless root)')
     .option('--daemon', 'detach once mounted; logs go to --log-file')
@@ -149,6 +151,9 @@ async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
         attrTimeout: seconds(flags.attrTimeout, '--attr-timeout'),
         entryTimeout: seconds(flags.entryTimeout, '--entry-timeout'),
         attrCacheMs: seconds(flags.attrCache, '--attr-cache') * 1000,
+        // Write-back acknowledges writes before they reach the object store; a close then returns
+        // before the commit too, once the bytes are spooled (as rclone's full cache mode does).
+        ...(!flags.remote && config.writeMode === 'writeback' ? { commitAfterCloseMs: seconds(flags.commitDelay, '--commit-delay') * 1000 } : {}),
         maxRead: size(flags.maxRead, '--max-read'),
         allowOther: flags.allowOther ?? false,
         debug: flags.debugFuse ?? false,

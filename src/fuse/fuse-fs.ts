@@ -5,6 +5,8 @@ import { FsError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import type { Stat } from '../vfs/types.js';
+import type { CommitJournal } from './commit-journal.js';
+import { DeferredCommits, type DeferredCommitOptions } from './deferred-commits.js';
 import { AttrCache, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, toFuseAttr, type AttrDefaults } from './attrs.js';
 import type { FuseAttr, FuseHandlers, FuseStatfs } from './fuse-binding.js';
 import type { HiddenFiles } from './hidden-files.js';
@@ -25,6 +27,12 @@ export interface FuseFsOptions {
   log?: LockLog;
   /** Journal of files unlinked while open, so a crashed mount's leftovers are removed at the next. */
   hidden?: HiddenFiles;
+  /**
+   * Commit after the close (write_mode writeback): writes are spooled in `stagingDir`, a close
+   * returns once they are there and noted in `journal`, and the commit follows (deferred-commits.ts).
+   * Without it every close commits before it returns.
+   */
+  spool?: DeferredCommitOptions & { journal: CommitJournal };
 }
 
 /** statfs block size: the kernel's largest request; 2^32 blocks of it cover 512 TiB (the fields are 32-bit). */
@@ -43,6 +51,9 @@ export class FuseFs implements FuseHandlers {
   private readonly attrs: AttrCache;
   private readonly files: OpenFiles;
   private readonly writeLocks: WriteLocks<OpenFile>;
+  private readonly deferred: DeferredCommits<OpenFile> | undefined;
+  /** Failed attempts of a deferred commit (spaces its retries). */
+  private readonly failures = new WeakMap<OpenFile, number>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -52,6 +63,7 @@ export class FuseFs implements FuseHandlers {
     this.attrs = new AttrCache(o.attrCacheMs);
     this.files = new OpenFiles(fs);
     this.writeLocks = new WriteLocks(o.locker, o.log ?? { warn: () => undefined });
+    this.deferred = o.spool && new DeferredCommits<OpenFile>(o.spool, (f) => this.commitClosed(f));
   }
 
   async getattr(path: string): Promise<FuseAttr> {
@@ -133,12 +145,15 @@ export class FuseFs implements FuseHandlers {
 
   /**
    * Every close(2) of a descriptor: commit, so a closed file is visible everywhere and survives a
-   * crash of this process. Durable against power loss at fsync(2), or within a second.
+   * crash of this process. Durable against power loss at fsync(2), or within a second. Spooled:
+   * note the file in the journal instead (it survives a crash of this process all the same) and
+   * commit after the last release.
    */
   async flush(_path: string, fh: number): Promise<void> {
     const h = this.files.handle(fh);
     // A reader closing must not cut another descriptor's streaming write short.
     if (!h.wrote && h.file.isStreaming()) return;
+    if (this.spooling(h.file)) return this.noteClosed(h.file);
     await this.sync(h.file);
   }
 
@@ -156,12 +171,69 @@ export class FuseFs implements FuseHandlers {
   async release(_path: string, fh: number): Promise<void> {
     const f = this.files.close(this.files.handle(fh));
     if (!f) return;
+    if (this.spooling(f) && !f.isClean()) return this.deferred!.schedule(f);
     try {
       await this.sync(f);
     } finally {
-      await f.dispose();
-      await this.writeLocks.release(f);
+      await this.finish(f);
     }
+  }
+
+  /** True when `f` commits after its close (spooled, and not a file unlinked while open). */
+  private spooling(f: OpenFile): boolean {
+    return this.deferred !== undefined && !isUnlinkedOpenFile(f.path);
+  }
+
+  /** A close of a spooled file: waits for room in the backlog, then notes what is to commit. */
+  private async noteClosed(f: OpenFile): Promise<void> {
+    await this.deferred!.room(f);
+    await f.lock.run(async () => {
+      if (!f.isClean()) await this.o.spool!.journal.record(f.spoolRecord());
+    });
+  }
+
+  /** The deferred commit of a closed file; a failure is retried later, or left to the next mount. */
+  private async commitClosed(f: OpenFile): Promise<void> {
+    // Opened again meanwhile: its last release schedules it again.
+    if (f.handles > 0) return;
+    try {
+      await this.sync(f);
+    } catch (err) {
+      const attempt = (this.failures.get(f) ?? 0) + 1;
+      this.failures.set(f, attempt);
+      const retry = !this.deferred!.draining;
+      this.o.log?.warn(
+        { path: f.path, attempt, err: (err as Error)?.message ?? String(err) },
+        retry ? 'could not commit a closed file; retrying' : 'could not commit a closed file; the next mount replays it',
+      );
+      if (retry) this.deferred!.schedule(f, Math.min(1000 * 2 ** attempt, 60_000));
+      return;
+    }
+    await this.settled(f);
+  }
+
+  /** Commits the closed files at or below `path` now (before an unlink or rename touches them). */
+  private async settleUnder(path: string): Promise<void> {
+    for (const f of this.files.under(path)) {
+      if (f.handles > 0) continue;
+      await this.sync(f);
+      await this.settled(f);
+    }
+  }
+
+  /** A closed file was committed: forget it unless it was opened or written again meanwhile. */
+  private async settled(f: OpenFile): Promise<void> {
+    await f.lock.run(async () => {
+      if (f.handles === 0 && f.isClean()) await this.finish(f);
+    });
+  }
+
+  /** The last handle is gone and nothing is left to commit: drop the file from the table. */
+  private async finish(f: OpenFile): Promise<void> {
+    if (!this.files.forget(f)) return;
+    await this.o.spool?.journal.done(f.id);
+    await f.dispose();
+    await this.writeLocks.release(f);
   }
 
   /** Takes the write lock of a file being opened for writing; a refused lock refuses the open. */
@@ -170,7 +242,7 @@ export class FuseFs implements FuseHandlers {
       await this.writeLocks.acquire(file, path);
     } catch (err) {
       const f = this.files.close(this.files.handle(fh));
-      if (f) await f.dispose();
+      if (f) await this.finish(f);
       throw err;
     }
   }
@@ -178,8 +250,16 @@ export class FuseFs implements FuseHandlers {
   async truncate(path: string, size: number): Promise<void> {
     const p = normalizePath(path);
     const f = this.files.get(p);
-    // An open file takes the new size like a write: committed by its handles' next flush.
-    if (f) return f.lock.run(() => f.truncate(size));
+    if (f) {
+      // An open file takes the new size like a write: committed by its handles' next flush, or,
+      // closed and waiting for its commit, by that commit.
+      await f.lock.run(() => f.truncate(size));
+      if (f.handles === 0 && this.spooling(f)) {
+        await this.noteClosed(f);
+        this.deferred!.schedule(f);
+      }
+      return;
+    }
     this.attrs.set(await this.fs.truncate(p, size));
   }
 
@@ -191,6 +271,7 @@ export class FuseFs implements FuseHandlers {
 
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
+    await this.settleUnder(p);
     const st = await this.stat(p, true);
     // The core removes an empty folder by the same call; unlink(2) must not.
     if (st.kind === 'dir') throw new FsError('EISDIR', `${p} is a folder`);
@@ -222,10 +303,14 @@ export class FuseFs implements FuseHandlers {
     const src = normalizePath(from);
     const dst = normalizePath(to);
     if (src === dst) return;
+    // Closed files waiting for their commit, there or at the target, commit first: the journal
+    // names them by path, and a late commit of the target would overwrite what is renamed onto it.
+    await this.settleUnder(src);
+    await this.settleUnder(dst);
     // A create or streaming write of the source commits first: its node must exist to move, and a
     // stream would otherwise commit under the old name when it ends.
     const open = this.files.get(src);
-    if (open && (!open.isCommitted() || open.isStreaming())) await open.lock.run(() => open.sync());
+    if (open && (!open.isCommitted() || open.isStreaming())) await this.commit(open);
     const s = await this.stat(src, true);
     const d = await this.fs.tryStat(dst);
     if (d) {
@@ -237,6 +322,10 @@ export class FuseFs implements FuseHandlers {
     this.attrs.deleteTree(dst);
     await this.fs.move(src, dst, { overwrite: true });
     this.files.moved(src, dst);
+    // Open files noted by an earlier close are noted again under their new path.
+    for (const f of this.files.under(dst)) {
+      if (this.o.spool?.journal.has(f.id)) await f.lock.run(() => this.o.spool!.journal.record(f.spoolRecord()));
+    }
     if (isUnlinkedOpenFile(dst)) await this.journalHidden('added', dst);
   }
 
@@ -281,24 +370,36 @@ export class FuseFs implements FuseHandlers {
     };
   }
 
-  /** Files with at least one handle open. */
+  /** Files with at least one handle open, or closed and waiting for their commit. */
   openFileCount(): number {
     return this.files.all().length;
   }
 
-  /** Commits every open file (shutdown: before unmounting). Resolves with the failures. */
+  /**
+   * Commits every open file and every closed one waiting for its commit (shutdown: before
+   * unmounting). Resolves with the failures (a closed file's is logged, and its spool replayed by
+   * the next mount).
+   */
   async syncAll(): Promise<{ path: string; err: unknown }[]> {
     const failed: { path: string; err: unknown }[] = [];
     for (const f of this.files.all()) {
+      if (f.handles === 0) continue;
       await this.sync(f).catch((err: unknown) => failed.push({ path: f.path, err }));
     }
+    await this.deferred?.drain();
     return failed;
   }
 
   /** Commits what `f` holds, unless it was unlinked while open (nothing can name it any more). */
   private async sync(f: OpenFile): Promise<void> {
     if (isUnlinkedOpenFile(f.path)) return;
-    await f.lock.run(() => f.sync());
+    await this.commit(f);
+  }
+
+  /** Commits what `f` holds; a journal record of it is done once the commit is in. */
+  private commit(f: OpenFile): Promise<void> {
+    const journal = this.o.spool?.journal;
+    return f.lock.run(() => f.sync(journal && (() => journal.done(f.id))));
   }
 
   /**
@@ -307,7 +408,7 @@ export class FuseFs implements FuseHandlers {
    */
   private async setAttributes(p: string, attrs: { mtimeMs?: number; mode?: number; uid?: number; gid?: number }): Promise<void> {
     const f = this.files.get(p);
-    if (f && !f.isClean()) await f.lock.run(() => f.sync());
+    if (f && !f.isClean()) await this.commit(f);
     const st = await this.fs.setAttributes(p, attrs);
     this.attrs.set(st);
     f?.attributesChanged(st);
@@ -345,6 +446,7 @@ export class FuseFs implements FuseHandlers {
         fs: this.fs,
         stagingDir: this.o.stagingDir,
         streamBuffer: this.o.streamBuffer,
+        spool: this.deferred !== undefined,
         committed: (st) => this.attrs.set(st),
         now: this.now,
       },

@@ -1,7 +1,6 @@
 // Mounts a FileSystem at a folder: checks (and clears a stale mount at) the mountpoint, mounts the
 // FUSE operations, notices an unmount made from outside (fusermount -u, umount, `davfs-bridge
 // unmount`), and unmounts cleanly: open files are committed before and after the unmount.
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { FileSystem } from '../vfs/file-system.js';
@@ -10,16 +9,23 @@ import { mountFuse, type KernelOptions } from './fuse-binding.js';
 import { FuseFs } from './fuse-fs.js';
 import { HiddenFiles } from './hidden-files.js';
 import { canonicalMountpoint, isMounted, prepareMountpoint } from './mountpoint.js';
+import { replaySpool } from './replay-spool.js';
 import type { FileLocker } from './write-locks.js';
 
 export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   mountpoint: string;
   /**
    * The mount's own folder. Its `open-files` holds staged writes, emptied at mount (what a crash
-   * left was never acknowledged); its `hidden-files.json` lists files unlinked while open
-   * (hidden-files.ts), removed at mount.
+   * left was never acknowledged) except files closed and not committed yet (`commitAfterClose`),
+   * which are committed then (replay-spool.ts); its `hidden-files.json` lists files unlinked while
+   * open (hidden-files.ts), removed at mount.
    */
   stateDir: string;
+  /**
+   * Let a close return before the commit (write_mode writeback), which follows this many ms after
+   * the file's last close; undefined: every close commits first.
+   */
+  commitAfterCloseMs?: number;
   /** User-space attribute cache lifetime in ms (0: off). */
   attrCacheMs: number;
   /** Bytes a streaming write buffers ahead of the store. */
@@ -35,6 +41,12 @@ export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   locker?: FileLocker;
 }
 
+/**
+ * Commits after close: two at a time (a commit chunks and hashes on its own threads already), and
+ * closes wait once 1000 closed files (each keeps its spool file open) or 4 GiB wait for a commit.
+ */
+const SPOOL_BACKLOG = { concurrency: 2, maxFiles: 1000, maxBytes: 4 * 1024 ** 3 };
+
 export interface MountedFileSystem {
   readonly mountpoint: string;
   /** Resolves when the folder was unmounted from outside; the caller then closes the store. */
@@ -47,8 +59,9 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
   await prepareMountpoint(o.mountpoint, log);
   const mountpoint = await canonicalMountpoint(o.mountpoint);
   const stagingDir = join(o.stateDir, 'open-files');
-  await rm(stagingDir, { recursive: true, force: true });
-  await mkdir(stagingDir, { recursive: true });
+  // Always replayed, also by a mount that commits at close: the last one may not have.
+  const { journal, result } = await replaySpool(fs, stagingDir, join(o.stateDir, 'unsaved'), log);
+  if (result.committed.length > 0) log.info({ files: result.committed }, 'committed files that the last mount had closed and not committed');
   const hidden = new HiddenFiles(join(o.stateDir, 'hidden-files.json'));
   const swept = await hidden.sweep(fs, log);
   if (swept.length > 0) log.info({ files: swept }, 'removed files that a crashed mount left unlinked while open');
@@ -60,6 +73,7 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
     defaults: { uid: o.uid, gid: o.gid },
     locker: o.locker,
     log,
+    ...(o.commitAfterCloseMs === undefined ? {} : { spool: { ...SPOOL_BACKLOG, delayMs: o.commitAfterCloseMs, journal } }),
   });
   const session = await mountFuse(mountpoint, ops, o, (op, path, err, errno) => {
     if (isExpectedErrno(errno)) log.debug({ op, path, errno }, 'fuse operation refused');
@@ -102,6 +116,7 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
         await session.unmount().catch((err: unknown) => log.warn({ mountpoint, err: (err as Error).message }, 'unmount failed'));
       }
       await commitAll('after unmount');
+      await journal.close();
     },
   };
 }

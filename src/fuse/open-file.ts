@@ -14,12 +14,17 @@
 //     is small or the extents many: then one FileSystem.write of the whole file (the store dedups
 //     unchanged chunks, so only changed ones are uploaded) is cheaper and a single commit.
 //
+// Spooled (write_mode writeback): every write is staged, in a spool file that keeps its name, so
+// that a close can return before the commit (deferred-commits.ts) and the next mount can replay a
+// commit a crash cut off (spoolRecord, restore).
+//
 // Every method except `view` and `isClean` runs under `lock` (the caller takes it).
 import { FsError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
 import { baseName } from '../core/paths.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import type { Stat, WriteResult } from '../vfs/types.js';
+import type { SpoolRecord } from './commit-journal.js';
 import { overlay } from './overlay.js';
 import { PushSource } from './push-source.js';
 import type { ReadAhead } from './read-ahead.js';
@@ -36,6 +41,8 @@ export interface OpenFileDeps {
   stagingDir: string;
   /** Bytes a streaming write buffers before write requests wait for the store. */
   streamBuffer: number;
+  /** Stage every write in a named spool file (a commit may come after the close); no streaming. */
+  spool: boolean;
   /** Called after each commit with the new Stat (the attribute cache keeps it). */
   committed(st: Stat): void;
   now(): number;
@@ -48,8 +55,12 @@ interface Stream {
   done: Promise<WriteResult>;
 }
 
+let counter = 0;
+
 export class OpenFile {
   readonly lock = new Mutex();
+  /** Names the spool file and the journal records of this file (unique across mounts). */
+  readonly id = `${process.pid}-${Date.now().toString(36)}-${++counter}`;
   /** Handles open on this file; the table forgets the file when the last one is released. */
   handles = 0;
   /** Bumped by every commit, so read streams of an older version are not reused. */
@@ -114,6 +125,28 @@ export class OpenFile {
     return this.committedStat !== undefined;
   }
 
+  /** What a replay needs to commit this file as it is now (after a close of it). */
+  spoolRecord(): SpoolRecord {
+    return {
+      id: this.id,
+      path: this.path,
+      base: this.committedStat?.etag ?? null,
+      baseLimit: this.committedStat ? this.baseLimit : 0,
+      size: this.size,
+      extents: (this.staged?.extents ?? []).map((e) => ({ start: e.start, end: e.end })),
+      ...(this.createMode === undefined ? {} : { mode: this.createMode }),
+    };
+  }
+
+  /** A file closed by an earlier mount and not committed: `rec` over `base` (its current Stat). */
+  static restore(rec: SpoolRecord, base: Stat | undefined, staged: StagedWrites | undefined, deps: OpenFileDeps): OpenFile {
+    const f = new OpenFile(rec.path, base, deps, rec.mode);
+    f.size = rec.size;
+    f.baseLimit = Math.min(rec.baseLimit, base?.size ?? 0);
+    f.staged = staged;
+    return f;
+  }
+
   /**
    * A fresh Stat, from open(): a clean file changed elsewhere (a PUT over WebDAV) shows the new
    * version to every handle from now on; a file with writes held keeps its own view.
@@ -145,7 +178,7 @@ export class OpenFile {
   /** Takes the bytes of one write request. `data` is only borrowed (FUSE reuses the buffer). */
   async write(offset: number, data: Buffer): Promise<void> {
     if (this.stream && offset !== this.stream.pos) await this.endStream();
-    if (!this.stream && offset === 0 && this.size === 0 && this.baseLimit === 0 && (this.staged?.isEmpty ?? true)) this.startStream();
+    if (!this.stream && !this.deps.spool && offset === 0 && this.size === 0 && this.baseLimit === 0 && (this.staged?.isEmpty ?? true)) this.startStream();
     const end = offset + data.length;
     if (this.stream) {
       this.stream.pos = end;
@@ -154,7 +187,7 @@ export class OpenFile {
       await this.stream.source.push(data);
       return;
     }
-    this.staged ??= await StagedWrites.create(this.deps.stagingDir);
+    this.staged ??= await StagedWrites.create(this.deps.stagingDir, this.deps.spool ? this.id : undefined);
     await this.staged.write(offset, data);
     this.size = Math.max(this.size, end);
     this.mtimeMs = this.deps.now();
@@ -198,8 +231,13 @@ export class OpenFile {
     return end - pos;
   }
 
-  /** Commits everything held (flush, fsync, release, and before a rename or attribute change). */
-  async sync(): Promise<void> {
+  /**
+   * Commits everything held (flush, fsync, release, and before a rename or attribute change).
+   * `afterCommit` runs once the commit is in, before the staged bytes are dropped (a journal notes
+   * there that the spool need not be replayed: in the other order a crash between the two would
+   * replay an emptied spool).
+   */
+  async sync(afterCommit?: () => Promise<void>): Promise<void> {
     if (this.stream) await this.endStream();
     const c = this.committedStat;
     if (c && this.isClean()) return;
@@ -215,8 +253,9 @@ export class OpenFile {
       }
       if (st.size !== this.size) st = await this.deps.fs.truncate(this.path, this.size);
     }
-    await this.staged?.clear();
     await this.committedNow(st);
+    await afterCommit?.();
+    await this.staged?.clear();
   }
 
   /** The last handle is gone: closes the local file (the caller synced first, or gave up). */

@@ -70,13 +70,22 @@ export class OpenFiles {
     return h;
   }
 
-  /** Forgets a handle; returns its file when that was the file's last handle (the caller disposes it). */
+  /**
+   * Forgets a handle; returns its file when that was the file's last handle. The file stays in the
+   * table (opens find it) until the caller has committed what it holds and calls forget().
+   */
   close(h: FileHandle): OpenFile | undefined {
     if (!this.handles.delete(h.fh)) return undefined;
     void h.reader.drop();
     if (--h.file.handles > 0) return undefined;
-    if (this.byPath.get(h.file.path) === h.file) this.byPath.delete(h.file.path);
     return h.file;
+  }
+
+  /** Drops a file without handles from the table; false if it was not there (already dropped). */
+  forget(file: OpenFile): boolean {
+    if (file.handles > 0 || this.byPath.get(file.path) !== file) return false;
+    this.byPath.delete(file.path);
+    return true;
   }
 
   /** Files at `path` or below it. */

@@ -1,8 +1,9 @@
 // Random writes of one open file, kept until the next flush/fsync/release commits them: the bytes
 // in a sparse local file at their own offsets, which bytes are dirty in a sorted list of extents.
-// The local file is unlinked as soon as it is open, so a crash leaves nothing behind (its bytes
-// were never acknowledged: only fsync and close acknowledge, and both commit first).
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+// Committed at close, the local file is unlinked as soon as it is open, so a crash leaves nothing
+// behind (its bytes were never acknowledged: only fsync and close acknowledge, and both commit
+// first). Committed after close (deferred-commits.ts), it keeps its name: the next mount replays it.
+import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Half-open byte interval [start, end). */
@@ -12,19 +13,37 @@ export interface Extent {
 }
 
 const PIECE = 1 << 20;
+/** Names of the local files (a spool directory holds them and the commit journal). */
+export const SPOOL_PREFIX = 'spool-';
 let counter = 0;
 
 export class StagedWrites {
   /** Dirty intervals: sorted, disjoint, never touching (touching ones are merged). */
   private list: Extent[] = [];
 
-  private constructor(private readonly file: FileHandle) {}
+  /** `path`: the local file's name while it is kept (a spool), else undefined. */
+  private constructor(
+    private readonly file: FileHandle,
+    readonly path: string | undefined,
+  ) {}
 
-  static async create(dir: string): Promise<StagedWrites> {
-    const path = join(dir, `${process.pid}-${++counter}`);
+  /**
+   * An empty local file in `dir`. `keepAs`: leave it named SPOOL_PREFIX + keepAs (a spool file the
+   * next mount can replay); otherwise it is unlinked at once.
+   */
+  static async create(dir: string, keepAs?: string): Promise<StagedWrites> {
+    const path = join(dir, keepAs === undefined ? `${process.pid}-${++counter}` : SPOOL_PREFIX + keepAs);
     const file = await open(path, 'wx+');
+    if (keepAs !== undefined) return new StagedWrites(file, path);
     await unlink(path);
-    return new StagedWrites(file);
+    return new StagedWrites(file, undefined);
+  }
+
+  /** A spool file left by an earlier mount, with the dirty extents its journal recorded. */
+  static async reopen(path: string, extents: readonly Extent[]): Promise<StagedWrites> {
+    const w = new StagedWrites(await open(path, 'r+'), path);
+    for (const e of extents) w.list = addExtent(w.list, { start: e.start, end: e.end });
+    return w;
   }
 
   get extents(): readonly Extent[] {
@@ -84,8 +103,10 @@ export class StagedWrites {
     await this.file.truncate(0);
   }
 
+  /** Closes the local file; a kept one is removed too (its bytes were committed or given up). */
   async close(): Promise<void> {
     await this.file.close();
+    if (this.path !== undefined) await rm(this.path, { force: true });
   }
 }
 

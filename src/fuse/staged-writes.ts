@@ -5,6 +5,7 @@
 // first). Committed after close (deferred-commits.ts), it keeps its name: the next mount replays it.
 import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { handOver } from '../core/shared-memory.js';
 
 /** Half-open byte interval [start, end). */
 export interface Extent {
@@ -87,13 +88,16 @@ export class StagedWrites {
     }
   }
 
-  /** The dirty bytes [start, end) as a stream, for a commit. */
+  /**
+   * The dirty bytes [start, end) as a stream, for a commit. Each piece is memory of its own,
+   * handed over: the chunker transfers it to its worker instead of copying it into a slab.
+   */
   async *bytes(start: number, end: number): AsyncGenerator<Buffer> {
     for (let pos = start; pos < end; pos += PIECE) {
       const len = Math.min(PIECE, end - pos);
-      const buf = Buffer.allocUnsafe(len);
+      const buf = Buffer.allocUnsafeSlow(len);
       await this.readInto(buf, 0, pos, len);
-      yield buf;
+      yield handOver(buf) as Buffer;
     }
   }
 

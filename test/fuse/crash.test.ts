@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { forceUnmount, sh, shOk, startMount, tempDir } from './mount-process.js';
 
@@ -71,6 +72,37 @@ describe('fuse mount: kill -9', () => {
       await shOk(`cmp ${root}/expected ${mnt}/fsynced`);
       await shOk(`cmp ${root}/closed ${mnt}/closed; test "$(cat ${mnt}/edited)" = "$(printf 'one\\ntwo')"`);
       assert.equal(await shOk(`ls -A ${mnt} | sort | tr '\\n' ' '`), 'closed edited fsynced ');
+    } finally {
+      await mount.stop().catch(() => undefined);
+      forceUnmount(mnt);
+    }
+  });
+
+  it('write-back: what a close returned for before its commit is committed by the next mount', { timeout: 300_000 }, async () => {
+    const root = tempDir('crash-wb');
+    const mnt = join(root, 'mnt');
+    const data = join(root, 'data');
+    // Commits wait 10 minutes after the close: the kill surely comes first.
+    const args = ['--data', data, '--commit-delay', '600'];
+    const env = { DAVFS_WRITE_MODE: 'writeback' };
+    let mount = await startMount(mnt, args, env);
+    try {
+      await shOk(
+        `head -c 3000000 /dev/urandom > ${root}/closed; cp ${root}/closed ${mnt}/closed
+         echo one > ${mnt}/edited; echo two >> ${mnt}/edited
+         head -c 2000000 /dev/urandom > ${root}/renamed; cp ${root}/renamed ${mnt}/tmp; mv ${mnt}/tmp ${mnt}/renamed
+         test "$(stat -c %s ${mnt}/closed)" = 3000000`,
+      );
+      // Closed and not committed: their bytes are in the mount's spool (the rename committed one).
+      const spool = join(data, 'cache-mount', 'open-files');
+      assert.equal(readdirSync(spool).filter((n) => n.startsWith('spool-')).length, 2);
+      await mount.kill();
+
+      mount = await startMount(mnt, args, env);
+      assert.match(mount.output(), /committed files that the last mount had closed and not committed/);
+      await shOk(`cmp ${root}/closed ${mnt}/closed; cmp ${root}/renamed ${mnt}/renamed; test "$(cat ${mnt}/edited)" = "$(printf 'one\\ntwo')"`);
+      assert.equal(await shOk(`ls -A ${mnt} | sort | tr '\\n' ' '`), 'closed edited renamed ');
+      assert.deepEqual(readdirSync(spool), ['journal.jsonl']);
     } finally {
       await mount.stop().catch(() => undefined);
       forceUnmount(mnt);

@@ -6,8 +6,10 @@ import { shOk, useMount } from './mount-process.js';
 
 const TEN_MINUTES = 600_000;
 
-describe('fuse mount: large files and folders', () => {
-  const m = useMount();
+// Also with commits after close (write_mode writeback): the 1 GiB file is read back while its
+// commit may still run, and 10,000 closes pass the bound of 1000 files waiting for a commit.
+for (const [name, env] of [['commit at close', {}], ['write-back, commit after close', { DAVFS_WRITE_MODE: 'writeback' }]] as const) describe(`fuse mount: large files and folders (${name})`, () => {
+  const m = useMount([], env);
 
   it('a 1 GiB file of random data keeps its sha256 (whole and in a range)', { timeout: TEN_MINUTES }, async () => {
     const out = await shOk(

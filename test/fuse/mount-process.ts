@@ -113,7 +113,7 @@ export interface MountedTest {
 }
 
 /** One mount for a test file: started in `before`, stopped (and force-unmounted) in `after`. */
-export function useMount(args: string[] = []): MountedTest {
+export function useMount(args: string[] = [], env: NodeJS.ProcessEnv = {}): MountedTest {
   const root = tempDir('mount');
   const t: MountedTest = {
     mnt: join(root, 'mnt'),
@@ -124,7 +124,7 @@ export function useMount(args: string[] = []): MountedTest {
   let proc: MountProcess;
   before(async () => {
     mkdirSync(t.work, { recursive: true });
-    proc = await startMount(t.mnt, ['--data', t.data, ...args]);
+    proc = await startMount(t.mnt, ['--data', t.data, ...args], env);
   });
   after(async () => {
     try {

@@ -5,8 +5,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shOk, useMount } from './mount-process.js';
 
-describe('fuse mount: everyday POSIX', () => {
-  const m = useMount();
+/**
+ * The suite runs on a mount that commits at every close (durable), and on one that lets a close
+ * return once the bytes are spooled locally and commits after it (write_mode writeback): every
+ * command must see the same results, commit or no commit yet.
+ */
+const MODES: { name: string; env: NodeJS.ProcessEnv }[] = [
+  { name: 'commit at close', env: {} },
+  { name: 'write-back, commit after close', env: { DAVFS_WRITE_MODE: 'writeback' } },
+];
+
+for (const mode of MODES) describe(`fuse mount: everyday POSIX (${mode.name})`, () => {
+  const m = useMount([], mode.env);
   const M = () => m.mnt;
 
   it('cp -r of a tree keeps every byte and name', async () => {

@@ -26,6 +26,8 @@ export class DeferredCommits<F extends Deferrable> {
   private readonly timers = new Map<F, NodeJS.Timeout>();
   private readonly queue: F[] = [];
   private readonly running = new Set<F>();
+  /** Files waiting to retry a failed commit. */
+  private readonly retrying = new Set<F>();
   private waiters: (() => void)[] = [];
   /** Set by drain(). */
   draining = false;
@@ -36,12 +38,20 @@ export class DeferredCommits<F extends Deferrable> {
     private readonly commit: (f: F) => Promise<void>,
   ) {}
 
-  /** Commits `f` after `delayMs` (again if it was waiting: a close restarts its delay). */
-  schedule(f: F, delayMs = this.o.delayMs): void {
+  /**
+   * Commits `f` after `delayMs` (again if it was waiting: a close restarts its delay). `retry`:
+   * after a failed commit; a full backlog does not hurry it (the store may be down).
+   */
+  schedule(f: F, delayMs = this.o.delayMs, retry = false): void {
     clearTimeout(this.timers.get(f));
+    this.timers.delete(f);
+    if (retry) this.retrying.add(f);
+    else this.retrying.delete(f);
     if (this.queue.includes(f)) return;
+    if (delayMs === 0) return this.enqueue(f);
     const timer = setTimeout(() => {
       this.timers.delete(f);
+      this.retrying.delete(f);
       this.enqueue(f);
     }, delayMs);
     // The mount keeps the process alive; a waiting commit alone must not (drain() runs it first).
@@ -66,7 +76,7 @@ export class DeferredCommits<F extends Deferrable> {
       }
       if (files < this.o.maxFiles && bytes < this.o.maxBytes) return;
       // Waiting files commit now rather than after their delay: the bound is reached.
-      this.startAll();
+      this.startAll(false);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -78,15 +88,17 @@ export class DeferredCommits<F extends Deferrable> {
   async drain(): Promise<void> {
     this.draining = true;
     for (;;) {
-      this.startAll();
+      this.startAll(true);
       if (this.queue.length === 0 && this.running.size === 0) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
-  /** Files waiting for their delay are queued now. */
-  private startAll(): void {
+  /** Files waiting for their delay are queued now; those waiting to retry only with `retries`. */
+  private startAll(retries: boolean): void {
     for (const [f, timer] of [...this.timers]) {
+      if (!retries && this.retrying.has(f)) continue;
+      this.retrying.delete(f);
       clearTimeout(timer);
       this.timers.delete(f);
       this.enqueue(f);

@@ -131,9 +131,13 @@ export class FuseFs implements FuseHandlers {
   read(_path: string, fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const h = this.files.handle(fh);
     const f = h.file;
-    return h.readLock.run(() =>
-      f.isClean() ? h.reader.readInto(f.path, f.version, f.size, buf, 0, pos, len) : f.lock.run(() => f.read(h.reader, buf, len, pos)),
-    );
+    return h.readLock.run(() => {
+      if (f.isClean()) return h.reader.readInto(f.path, f.version, f.size, buf, 0, pos, len);
+      // Spooled: no stream to end, so a read need not wait for a commit that is running (a file
+      // read back just after its close would otherwise wait for the whole commit).
+      if (this.deferred) return f.gate.shared(() => f.read(h.reader, buf, len, pos));
+      return f.lock.run(() => f.read(h.reader, buf, len, pos));
+    });
   }
 
   async write(_path: string, fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
@@ -153,7 +157,8 @@ export class FuseFs implements FuseHandlers {
     const h = this.files.handle(fh);
     // A reader closing must not cut another descriptor's streaming write short.
     if (!h.wrote && h.file.isStreaming()) return;
-    if (this.spooling(h.file)) return this.noteClosed(h.file);
+    // A reader has nothing to note (and must not wait for a commit running): writers note theirs.
+    if (this.spooling(h.file)) return h.wrote ? this.noteClosed(h.file) : undefined;
     await this.sync(h.file);
   }
 
@@ -206,7 +211,7 @@ export class FuseFs implements FuseHandlers {
         { path: f.path, attempt, err: (err as Error)?.message ?? String(err) },
         retry ? 'could not commit a closed file; retrying' : 'could not commit a closed file; the next mount replays it',
       );
-      if (retry) this.deferred!.schedule(f, Math.min(1000 * 2 ** attempt, 60_000));
+      if (retry) this.deferred!.schedule(f, Math.min(1000 * 2 ** attempt, 60_000), true);
       return;
     }
     await this.settled(f);
@@ -254,9 +259,10 @@ export class FuseFs implements FuseHandlers {
       // An open file takes the new size like a write: committed by its handles' next flush, or,
       // closed and waiting for its commit, by that commit.
       await f.lock.run(() => f.truncate(size));
-      if (f.handles === 0 && this.spooling(f)) {
+      if (this.spooling(f)) {
+        // Acknowledged now: noted like a close (no handle of a writer may close after it).
         await this.noteClosed(f);
-        this.deferred!.schedule(f);
+        if (f.handles === 0) this.deferred!.schedule(f);
       }
       return;
     }

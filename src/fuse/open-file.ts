@@ -18,9 +18,12 @@
 // that a close can return before the commit (deferred-commits.ts) and the next mount can replay a
 // commit a crash cut off (spoolRecord, restore).
 //
-// Every method except `view` and `isClean` runs under `lock` (the caller takes it).
+// Every method except `view` and `isClean` runs under `lock` (the caller takes it), except that a
+// spooled file's `read` may run under `gate` instead: beside a commit (which may take seconds for
+// a large file), not beside the end of one, when the staged bytes are dropped.
 import { FsError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
+import { SharedGate } from '../core/shared-gate.js';
 import { baseName } from '../core/paths.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import type { Stat, WriteResult } from '../vfs/types.js';
@@ -59,6 +62,8 @@ let counter = 0;
 
 export class OpenFile {
   readonly lock = new Mutex();
+  /** Spooled reads hold it shared; the end of a commit and dispose hold it exclusive. */
+  readonly gate = new SharedGate();
   /** Names the spool file and the journal records of this file (unique across mounts). */
   readonly id = `${process.pid}-${Date.now().toString(36)}-${++counter}`;
   /** Handles open on this file; the table forgets the file when the last one is released. */
@@ -253,9 +258,11 @@ export class OpenFile {
       }
       if (st.size !== this.size) st = await this.deps.fs.truncate(this.path, this.size);
     }
-    await this.committedNow(st);
-    await afterCommit?.();
-    await this.staged?.clear();
+    await this.gate.exclusive(async () => {
+      await this.committedNow(st);
+      await afterCommit?.();
+      await this.staged?.clear();
+    });
   }
 
   /** The last handle is gone: closes the local file (the caller synced first, or gave up). */
@@ -265,8 +272,10 @@ export class OpenFile {
       await this.stream.done.catch(() => undefined);
       this.stream = undefined;
     }
-    await this.staged?.close();
-    this.staged = undefined;
+    await this.gate.exclusive(async () => {
+      await this.staged?.close();
+      this.staged = undefined;
+    });
   }
 
   private startStream(): void {

@@ -88,6 +88,65 @@ describe('FuseFs committing after close', () => {
     assert.deepEqual(spoolFiles(dir), []);
   });
 
+  it('reads of a closed file do not wait for its commit while it runs', async () => {
+    // The store's write is held until the test lets it go: the commit is running meanwhile.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let started!: () => void;
+    const writing = new Promise<void>((resolve) => (started = resolve));
+    const slow = new Proxy(core.vfs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'write' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+        return async (...args: unknown[]) => {
+          started();
+          await held;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'davfs-spool-'));
+    const journal = await CommitJournal.open(dir);
+    const ops = new FuseFs(slow, { stagingDir: dir, attrCacheMs: 0, streamBuffer: MiB, defaults: { uid: 0, gid: 0 }, spool: { journal, delayMs: 0, concurrency: 2, maxFiles: 100, maxBytes: 1 << 30 } });
+    const data = pseudoRandomBytes(2 * MiB, 10);
+    await put(ops, '/held.bin', data);
+    await writing;
+    assert.ok((await readThrough(ops, '/held.bin')).equals(data), 'read while the commit waits in the store');
+    assert.equal(await core.vfs.tryStat('/held.bin'), undefined);
+    letGo();
+    await ops.syncAll();
+    assert.ok((await content('/held.bin')).equals(data));
+    assert.ok((await readThrough(ops, '/held.bin')).equals(data));
+    await journal.close();
+  });
+
+  it('a commit that fails is retried; the file stays readable here meanwhile', async () => {
+    let failures = 1;
+    const flaky = new Proxy(core.vfs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        if (prop !== 'write') return v.bind(target);
+        return (...args: unknown[]) => {
+          if (failures-- > 0) return Promise.reject(new Error('store down'));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'davfs-spool-'));
+    const journal = await CommitJournal.open(dir);
+    const ops = new FuseFs(flaky, { stagingDir: dir, attrCacheMs: 0, streamBuffer: MiB, defaults: { uid: 0, gid: 0 }, spool: { journal, delayMs: 0, concurrency: 2, maxFiles: 100, maxBytes: 1 << 30 } });
+    const data = pseudoRandomBytes(100_000, 11);
+    await put(ops, '/retried.bin', data);
+    assert.ok((await readThrough(ops, '/retried.bin')).equals(data));
+    // The first attempt failed at once; the retry comes 2 s later.
+    for (let i = 0; i < 100 && ops.openFileCount() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(failures, -1, 'one failed attempt, then one that went through');
+    assert.ok((await content('/retried.bin')).equals(data));
+    assert.equal(journal.pending().length, 0);
+    await journal.close();
+  });
+
   it('rename over, unlink and truncate of a file waiting for its commit commit it first', async () => {
     const { ops } = await mount(HOUR);
     const one = pseudoRandomBytes(200_000, 3);

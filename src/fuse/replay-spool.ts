@@ -8,12 +8,16 @@
 // the user to look at. Nothing a close returned for is dropped silently.
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FsError, type FsErrorCode } from '../core/errors.js';
 import { baseName } from '../core/paths.js';
 import type { Logger } from '../core/log.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import { CommitJournal, JOURNAL_NAME, type SpoolRecord } from './commit-journal.js';
 import { OpenFile } from './open-file.js';
 import { SPOOL_PREFIX, StagedWrites } from './staged-writes.js';
+
+/** Failures that a later attempt would meet again. */
+const LASTING = new Set<FsErrorCode>(['ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EACCES', 'ENOSPC', 'EINVAL']);
 
 export interface ReplayResult {
   committed: string[];
@@ -56,9 +60,17 @@ export async function replaySpool(
       now: Date.now,
     });
     try {
-      // A failure leaves the record: the next mount tries again (and this one refuses to start).
       await file.sync(() => journal.done(rec.id));
       result.committed.push(rec.path);
+    } catch (err) {
+      // The store failing (EIO and the like) leaves the record: this mount refuses to start, the
+      // next one tries again. The file's place gone (its folder removed elsewhere), or no room
+      // for it: that would refuse every next mount too, so the spool goes aside instead.
+      if (!(err instanceof FsError) || !LASTING.has(err.code)) throw err;
+      if (staged) await keepUnsaved(spoolPath, unsavedDir, rec);
+      log.error({ path: rec.path, unsaved: staged ? unsavedDir : null, err: err.message }, 'a file closed before the last mount stopped could not be committed');
+      result.unsaved.push(rec.path);
+      await journal.done(rec.id);
     } finally {
       await file.dispose();
     }

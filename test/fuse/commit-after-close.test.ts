@@ -204,26 +204,31 @@ describe('FuseFs committing after close', () => {
     await put(ops, '/fresh.bin', fresh);
     await put(ops, '/base.bin', fresh, true);
     await put(ops, '/changed.bin', fresh);
+    await core.vfs.mkdir('/folder');
+    await put(ops, '/folder/orphan.bin', fresh);
     // A file still open at the kill: its writes were never acknowledged.
     const open = await ops.create('/open.bin', 0o100644);
     await ops.write('/open.bin', open, Buffer.from('never closed'), 12, 0);
     // Meanwhile another client writes /changed.bin; then the mount is killed (nothing more runs)
     // in the middle of writing one more journal line.
     await core.vfs.write('/changed.bin', (async function* () { yield other; })());
+    await core.vfs.remove('/folder');
     appendFileSync(join(dir, JOURNAL_NAME), '{"pending":{"id":"torn');
-    assert.equal(spoolFiles(dir).length, 4);
+    assert.equal(spoolFiles(dir).length, 5);
 
     const unsaved = mkdtempSync(join(tmpdir(), 'davfs-unsaved-'));
     const { journal, result } = await replaySpool(core.vfs, dir, unsaved, log);
     assert.deepEqual(result.committed.sort(), ['/base.bin', '/fresh.bin']);
-    assert.deepEqual(result.unsaved, ['/changed.bin']);
+    assert.deepEqual(result.unsaved.sort(), ['/changed.bin', '/folder/orphan.bin']);
     assert.ok((await content('/fresh.bin')).equals(fresh));
     assert.ok((await content('/base.bin')).equals(fresh));
     assert.ok((await content('/changed.bin')).equals(other), 'a change made elsewhere is not overwritten');
     assert.equal(await core.vfs.tryStat('/open.bin'), undefined);
-    const kept = readdirSync(unsaved);
-    assert.equal(kept.length, 1);
+    // Both spools are kept aside: one for a file changed elsewhere, one whose folder is gone.
+    const kept = readdirSync(unsaved).sort();
+    assert.equal(kept.length, 2);
     assert.match(kept[0]!, /changed\.bin$/);
+    assert.match(kept[1]!, /orphan\.bin$/);
     assert.deepEqual(readdirSync(dir), [JOURNAL_NAME]);
     assert.equal(journal.pending().length, 0);
     await journal.close();

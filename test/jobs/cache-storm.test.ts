@@ -60,6 +60,7 @@ describe('read storm', () => {
 
     let reads = 0;
     const until = Date.now() + 2200; // spans at least two purge runs
+    const MIN_READS = 100;
     const reader = async (seed: number) => {
       let x = seed;
       const next = () => {
@@ -69,7 +70,9 @@ describe('read storm', () => {
         x ^= x << 5;
         return (x >>>= 0);
       };
-      while (Date.now() < until) {
+      // At least two purge runs, and a storm, not a drizzle, however slow the machine is today
+      // (a busy CI machine once got only 45 reads into the 2.2 s).
+      while (Date.now() < until || reads < MIN_READS) {
         const i = next() % FILES;
         const data = files[i]!;
         if (next() % 4 === 0) {
@@ -97,7 +100,6 @@ describe('read storm', () => {
     await core.close();
 
     t.diagnostic(`${reads} reads, ${core.chunks.stats().bytesFromStore} bytes from the store, cache peak ${maxIndexed} indexed / ${maxOnDisk} on disk (limit ${LIMIT})`);
-    assert.ok(reads > 50, `a storm, not a drizzle: ${reads} reads`);
     assert.ok(core.chunks.stats().bytesFromStore > 2 * FILES * FILE_SIZE, 'the data did not fit: chunks were fetched again and again');
     assert.ok(maxIndexed <= LIMIT + MAX_CHUNK, `indexed ${maxIndexed} > ${LIMIT} + ${MAX_CHUNK}`);
     // Writes in flight reserve their room before writing (disk-cache.ts makeRoom), so the files on

@@ -47,7 +47,7 @@ async function stopChild(child: ChildProcess | undefined, mnt: string): Promise<
 
 /**
  * Ours, durable (a close returns once the chunks are in the store), or with `write_mode:
- * writeback` (a close returns once they are fsynced in the cache's staging folder, uploaded after).
+ * writeback` (a close returns once the file is in its local spool; committed and uploaded after).
  */
 export function ourMount(s3: S3TestServer, root: string, writeBack = false): MountUnderTest {
   const tag = writeBack ? 'ours-wb' : 'ours';

@@ -1,5 +1,5 @@
 // `npm run bench:fuse`: our FUSE mount (durable, and with write_mode writeback, which acknowledges
-// writes the way rclone's cache does) against `rclone mount --vfs-cache-mode full` over the same
+// a close once the file is spooled locally, as rclone's cache does) against `rclone mount --vfs-cache-mode full` over the same
 // S3 server (s3rver, as test/helpers/s3rver.ts starts it), in one run, runs interleaved. Prints a
 // markdown table of medians. Needs root (drop_caches), fusermount and rclone; a few GiB of disk.
 //   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000),

@@ -381,6 +381,11 @@ export class FuseFs implements FuseHandlers {
     return this.files.all().length;
   }
 
+  /** Files with at least one handle open (a lazy unmount serves them until they are closed). */
+  fileHandleCount(): number {
+    return this.files.all().filter((f) => f.handles > 0).length;
+  }
+
   /**
    * Commits every open file and every closed one waiting for its commit (shutdown: before
    * unmounting). Resolves with the failures (a closed file's is logged, and its spool replayed by

@@ -91,7 +91,8 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
         if (mounted || unmounting) return;
         // After a lazy unmount (umount -l, fusermount -uz) open descriptors keep working until they
         // are closed: serve them, and stop once the last one is released.
-        const open = ops.openFileCount();
+        // Closed files waiting for their commit need no serving: the unmount that follows commits them.
+        const open = ops.fileHandleCount();
         if (!detached) log.info({ mountpoint, openFiles: open }, 'unmounted from outside');
         detached = true;
         if (open === 0) resolve();

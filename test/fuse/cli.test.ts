@@ -80,6 +80,29 @@ describe('fuse mount: commands', () => {
     }
   });
 
+  it('write-back: `unmount` ends the mount at once and commits the closed files waiting for their commit', { timeout: 120_000 }, async () => {
+    const root = tempDir('unmount-wb');
+    const mnt = join(root, 'mnt');
+    const data = join(root, 'data');
+    // Commits wait 10 minutes: only the unmount can commit them within the test.
+    const args = ['--data', data, '--commit-delay', '600'];
+    const env = { DAVFS_WRITE_MODE: 'writeback' };
+    let mount = await startMount(mnt, args, env);
+    try {
+      await shOk(`echo waiting > ${mnt}/closed`);
+      assert.equal((await runCli(['unmount', mnt])).code, 0);
+      assert.equal(await mount.exited, 0);
+      // Committed by the unmount, not replayed by the next mount.
+      assert.doesNotMatch(mount.output(), /could not commit/);
+      mount = await startMount(mnt, args, env);
+      assert.doesNotMatch(mount.output(), /had closed and not committed/);
+      assert.equal(await shOk(`cat ${mnt}/closed`), 'waiting\n');
+    } finally {
+      await mount.stop();
+      forceUnmount(mnt);
+    }
+  });
+
   it('a mountpoint whose name has a space (escaped in the mount table) stays mounted and unmounts', { timeout: 120_000 }, async () => {
     const root = tempDir('space');
     const mnt = join(root, 'my drive');

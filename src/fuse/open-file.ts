@@ -193,7 +193,7 @@ export class OpenFile {
       return;
     }
     this.staged ??= await StagedWrites.create(this.deps.stagingDir, this.deps.spool ? this.id : undefined);
-    await this.staged.write(offset, data);
+    this.staged.write(offset, data);
     this.size = Math.max(this.size, end);
     this.mtimeMs = this.deps.now();
   }

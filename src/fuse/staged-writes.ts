@@ -3,6 +3,7 @@
 // Committed at close, the local file is unlinked as soon as it is open, so a crash leaves nothing
 // behind (its bytes were never acknowledged: only fsync and close acknowledge, and both commit
 // first). Committed after close (deferred-commits.ts), it keeps its name: the next mount replays it.
+import { writeSync } from 'node:fs';
 import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { handOver } from '../core/shared-memory.js';
@@ -60,12 +61,17 @@ export class StagedWrites {
     return this.list.reduce((n, e) => n + e.end - e.start, 0);
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  /**
+   * A synchronous pwrite: the kernel sends a file's write requests one at a time, each waiting for
+   * the reply, so a hop to the thread pool and back adds to every 128 KiB. A 1 GiB dd into a
+   * write-back mount (commit delayed, local store, 5 interleaved runs): 311-603 MiB/s (median 555)
+   * with FileHandle.write, 635-731 (median 658) with writeSync. A write into the page cache blocks
+   * the event loop for tens of microseconds, longer only when the kernel throttles dirty pages,
+   * when the thread pool would be held as long.
+   */
+  write(offset: number, data: Uint8Array): void {
     let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.file.write(data, done, data.length - done, offset + done);
-      done += bytesWritten;
-    }
+    while (done < data.length) done += writeSync(this.file.fd, data, done, data.length - done, offset + done);
     this.list = addExtent(this.list, { start: offset, end: offset + data.length });
   }
 

@@ -54,6 +54,8 @@ export class FuseFs implements FuseHandlers {
   private readonly deferred: DeferredCommits<OpenFile> | undefined;
   /** Failed attempts of a deferred commit (spaces its retries). */
   private readonly failures = new WeakMap<OpenFile, number>();
+  /** OpenFile.changes when the file was last noted in the journal. */
+  private readonly noted = new WeakMap<OpenFile, number>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -176,7 +178,12 @@ export class FuseFs implements FuseHandlers {
   async release(_path: string, fh: number): Promise<void> {
     const f = this.files.close(this.files.handle(fh));
     if (!f) return;
-    if (this.spooling(f) && !f.isClean()) return this.deferred!.schedule(f);
+    if (this.spooling(f) && !f.isClean()) {
+      // Writes after the last flush (a shared mapping's pages, written back at munmap) are noted
+      // here, so that a replay does not miss them.
+      if (this.noted.get(f) !== f.changes) await this.note(f);
+      return this.deferred!.schedule(f);
+    }
     try {
       await this.sync(f);
     } finally {
@@ -192,8 +199,15 @@ export class FuseFs implements FuseHandlers {
   /** A close of a spooled file: waits for room in the backlog, then notes what is to commit. */
   private async noteClosed(f: OpenFile): Promise<void> {
     await this.deferred!.room(f);
+    await this.note(f);
+  }
+
+  /** Notes in the journal what a commit of `f` (dirty) would commit now. */
+  private async note(f: OpenFile): Promise<void> {
     await f.lock.run(async () => {
-      if (!f.isClean()) await this.o.spool!.journal.record(f.spoolRecord());
+      if (f.isClean()) return;
+      this.noted.set(f, f.changes);
+      await this.o.spool!.journal.record(f.spoolRecord());
     });
   }
 
@@ -330,7 +344,7 @@ export class FuseFs implements FuseHandlers {
     this.files.moved(src, dst);
     // Open files noted by an earlier close are noted again under their new path.
     for (const f of this.files.under(dst)) {
-      if (this.o.spool?.journal.has(f.id)) await f.lock.run(() => this.o.spool!.journal.record(f.spoolRecord()));
+      if (this.o.spool?.journal.has(f.id)) await this.note(f);
     }
     if (isUnlinkedOpenFile(dst)) await this.journalHidden('added', dst);
   }
@@ -394,8 +408,9 @@ export class FuseFs implements FuseHandlers {
   async syncAll(): Promise<{ path: string; err: unknown }[]> {
     const failed: { path: string; err: unknown }[] = [];
     for (const f of this.files.all()) {
-      if (f.handles === 0) continue;
-      await this.sync(f).catch((err: unknown) => failed.push({ path: f.path, err }));
+      if (f.handles > 0) await this.sync(f).catch((err: unknown) => failed.push({ path: f.path, err }));
+      // Closed and dirty: committed by the drain below (queued here if, unexpectedly, it was not).
+      else if (this.deferred && !this.deferred.has(f) && !f.isClean()) this.deferred.schedule(f, 0);
     }
     await this.deferred?.drain();
     return failed;

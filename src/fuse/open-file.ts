@@ -70,6 +70,8 @@ export class OpenFile {
   handles = 0;
   /** Bumped by every commit, so read streams of an older version are not reused. */
   version = 0;
+  /** Bumped by every write and truncation: a journal record older than it is out of date. */
+  changes = 0;
   /** Size as the kernel sees it (writes and truncations included). */
   size: number;
   private mtimeMs: number;
@@ -189,6 +191,7 @@ export class OpenFile {
       this.stream.pos = end;
       this.size = Math.max(this.size, end);
       this.mtimeMs = this.deps.now();
+    this.changes++;
       await this.stream.source.push(data);
       return;
     }
@@ -196,6 +199,7 @@ export class OpenFile {
     this.staged.write(offset, data);
     this.size = Math.max(this.size, end);
     this.mtimeMs = this.deps.now();
+    this.changes++;
   }
 
   async truncate(size: number): Promise<void> {
@@ -209,6 +213,7 @@ export class OpenFile {
     }
     this.size = size;
     this.mtimeMs = this.deps.now();
+    this.changes++;
   }
 
   /**

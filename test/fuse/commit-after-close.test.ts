@@ -78,6 +78,19 @@ describe('FuseFs committing after close', () => {
     assert.equal(ops.openFileCount(), 0);
   });
 
+  it('writes that come after the last flush (a shared mapping written back) are noted at release', async () => {
+    const { ops, journal } = await mount(HOUR);
+    const fh = await ops.create('/mapped.bin', 0o100644);
+    await ops.write('/mapped.bin', fh, Buffer.from('first'), 5, 0);
+    await ops.flush('/mapped.bin', fh);
+    assert.equal(journal.pending()[0]?.size, 5);
+    await ops.write('/mapped.bin', fh, Buffer.from('-later'), 6, 5);
+    await ops.release('/mapped.bin', fh);
+    assert.deepEqual(journal.pending()[0]?.extents, [{ start: 0, end: 11 }]);
+    await ops.syncAll();
+    assert.equal((await content('/mapped.bin')).toString(), 'first-later');
+  });
+
   it('with no delay the commit follows the close by itself', async () => {
     const { ops, dir } = await mount(0);
     const data = pseudoRandomBytes(MiB, 2);

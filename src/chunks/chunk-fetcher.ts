@@ -35,6 +35,13 @@ export class ChunkFetcher {
    * Shared memory still, so the hash worker reads the bytes in place.
    */
   private readonly spareBuffers: Buffer[] = [];
+  /**
+   * Readers waiting for a prefetch in flight, by hash, with the buffer each reads into: the
+   * verified bytes are copied there as soon as they arrive, before the disk cache write, instead
+   * of being read back from the cache file (a pread and a thread-pool hop per chunk, and the
+   * wait for the write).
+   */
+  private readonly handoffs = new Map<string, { target: Buffer; copied: () => void }[]>();
 
   constructor(
     private readonly objects: ObjectStore,
@@ -52,11 +59,22 @@ export class ChunkFetcher {
   /**
    * Waits for a prefetch of the chunk in flight: true once it is in the disk cache, false when
    * the prefetch failed or kept it in memory instead; undefined when none was in flight.
+   * 'copied': the chunk's bytes were put in `target` (the caller's, at least the chunk's size).
    */
-  async waitForPrefetch(hash: string): Promise<boolean | undefined> {
+  async waitForPrefetch(hash: string, target?: Buffer): Promise<boolean | 'copied' | undefined> {
     const flight = this.flights.get(hash);
     if (flight?.prefetch !== true) return undefined;
-    return (await flight.promise.catch(() => null)) === undefined;
+    const landed = flight.promise.then(
+      (kept) => kept === undefined,
+      () => false,
+    );
+    if (target === undefined) return landed;
+    const waiter = { target, copied: () => undefined as void };
+    const copied = new Promise<'copied'>((resolve) => (waiter.copied = () => resolve('copied')));
+    const list = this.handoffs.get(hash) ?? [];
+    list.push(waiter);
+    this.handoffs.set(hash, list);
+    return Promise.race([copied, landed]);
   }
 
   /**
@@ -88,6 +106,10 @@ export class ChunkFetcher {
       const spare = this.takeSpare(size);
       try {
         const data = await this.fetchVerified(hash, size, spare);
+        for (const w of this.takeHandoffs(hash)) {
+          data.copy(w.target);
+          w.copied();
+        }
         await this.hooks.cachePut(hash, data);
         if (this.cache.has(hash)) return undefined;
         // The disk refused it (full, failing, a chunk larger than the cache): keep a copy in memory.
@@ -97,9 +119,19 @@ export class ChunkFetcher {
       } finally {
         this.giveSpare(spare);
       }
-    })().finally(() => this.flights.delete(hash));
+    })().finally(() => {
+      this.flights.delete(hash);
+      // A failed prefetch copied nothing: its waiters see it fail and read the chunk themselves.
+      this.takeHandoffs(hash);
+    });
     this.flights.set(hash, { promise, prefetch: true });
     return promise;
+  }
+
+  private takeHandoffs(hash: string): { target: Buffer; copied: () => void }[] {
+    const list = this.handoffs.get(hash) ?? [];
+    this.handoffs.delete(hash);
+    return list;
   }
 
   private takeSpare(size: number): Buffer {

@@ -251,8 +251,11 @@ export class ChunkStore {
   async readInto(hash: string, size: number, target: Buffer): Promise<Buffer> {
     const inMemory = this.fromMemory(hash, size);
     if (inMemory !== undefined) return inMemory;
-    // A prefetch of it in flight lands in the disk cache: read it from there into `target`.
-    if ((await this.downloads.waitForPrefetch(hash)) === false) return this.read(hash, size);
+    // A prefetch of it in flight copies it into `target` as it arrives, or (if it landed in the
+    // disk cache first) leaves it there to read into `target`.
+    const prefetched = await this.downloads.waitForPrefetch(hash, target.length >= size ? target : undefined);
+    if (prefetched === 'copied') return target.subarray(0, size);
+    if (prefetched === false) return this.read(hash, size);
     if (!this.warming.has(hash) && (await this.cache.readInto(hash, size, target))) {
       this.counts.cacheHits++;
       return target.subarray(0, size);

@@ -369,12 +369,31 @@ describe('ChunkStore.prefetch', () => {
     const held = gate();
     objects.gate = held.promise;
     chunks.prefetch([a, b].map((c) => ({ hash: c.hash, size: c.data.length })));
-    const intoA = chunks.readInto(a.hash, a.data.length, Buffer.alloc(a.data.length));
+    const target = Buffer.alloc(a.data.length + 10);
+    const intoA = chunks.readInto(a.hash, a.data.length, target);
     const readB = chunks.read(b.hash, b.data.length);
     await tick();
     held.open();
-    assert.deepEqual(await intoA, a.data);
+    const gotA = await intoA;
+    assert.deepEqual(gotA, a.data);
+    assert.equal(gotA.buffer, target.buffer, "in the caller's buffer");
+    assert.equal(chunks.stats().cacheHits, 0, 'copied in as it arrived, not read back from the disk cache');
     assert.deepEqual(await readB, b.data);
+    assert.equal(objects.gets, 2);
+  });
+
+  it('a reader waiting with its buffer for a prefetch that fails reads the chunk itself', async () => {
+    const { objects, chunks } = await setup();
+    const flaky = chunk();
+    storeDirectly(objects, flaky);
+    objects.failGet = (_key, n) => n === 1; // the prefetch's GET fails
+    const held = gate();
+    objects.gate = held.promise;
+    chunks.prefetch([{ hash: flaky.hash, size: flaky.data.length }]);
+    const into = chunks.readInto(flaky.hash, flaky.data.length, Buffer.alloc(flaky.data.length));
+    await tick();
+    held.open();
+    assert.deepEqual(await into, flaky.data);
     assert.equal(objects.gets, 2);
   });
 

@@ -15,7 +15,7 @@ import { OpenFiles, isUnlinkedOpenFile } from './open-files.js';
 import { WriteLocks, opensForWrite, type FileLocker, type LockLog } from './write-locks.js';
 
 export interface FuseFsOptions {
-  /** Folder for the local files of staged writes (emptied by the caller before mounting). */
+  /** Folder for the local files of staged writes (the caller replays or empties what an earlier mount left: replay-spool.ts). */
   stagingDir: string;
   /** How long the user-space attribute cache keeps a Stat (0: off). */
   attrCacheMs: number;

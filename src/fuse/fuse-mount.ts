@@ -16,7 +16,7 @@ export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
   mountpoint: string;
   /**
    * The mount's own folder. Its `open-files` holds staged writes, emptied at mount (what a crash
-   * left was never acknowledged) except files closed and not committed yet (`commitAfterClose`),
+   * left was never acknowledged) except files closed and not committed yet (`commitAfterCloseMs`),
    * which are committed then (replay-spool.ts); its `hidden-files.json` lists files unlinked while
    * open (hidden-files.ts), removed at mount.
    */

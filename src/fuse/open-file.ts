@@ -189,17 +189,13 @@ export class OpenFile {
     const end = offset + data.length;
     if (this.stream) {
       this.stream.pos = end;
-      this.size = Math.max(this.size, end);
-      this.mtimeMs = this.deps.now();
-    this.changes++;
+      this.changed(Math.max(this.size, end));
       await this.stream.source.push(data);
       return;
     }
     this.staged ??= await StagedWrites.create(this.deps.stagingDir, this.deps.spool ? this.id : undefined);
     this.staged.write(offset, data);
-    this.size = Math.max(this.size, end);
-    this.mtimeMs = this.deps.now();
-    this.changes++;
+    this.changed(Math.max(this.size, end));
   }
 
   async truncate(size: number): Promise<void> {
@@ -211,9 +207,7 @@ export class OpenFile {
       await this.staged?.truncate(size);
       this.baseLimit = Math.min(this.baseLimit, size);
     }
-    this.size = size;
-    this.mtimeMs = this.deps.now();
-    this.changes++;
+    this.changed(size);
   }
 
   /**
@@ -281,6 +275,13 @@ export class OpenFile {
       await this.staged?.close();
       this.staged = undefined;
     });
+  }
+
+  /** A write or truncation went through: the new size, the modification time, one change more. */
+  private changed(size: number): void {
+    this.size = size;
+    this.mtimeMs = this.deps.now();
+    this.changes++;
   }
 
   private startStream(): void {

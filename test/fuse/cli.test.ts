@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runCli } from '../helpers/server-process.js';
-import { forceUnmount, shOk, startMount, tempDir } from './mount-process.js';
+import { delayedCommitMount, forceUnmount, shOk, startMount, tempDir } from './mount-process.js';
 
 /** Runs `script` in bash in the background until it prints `ready`; resolves with a kill function. */
 async function holdOpen(script: string): Promise<() => void> {
@@ -81,12 +81,8 @@ describe('fuse mount: commands', () => {
   });
 
   it('write-back: `unmount` ends the mount at once and commits the closed files waiting for their commit', { timeout: 120_000 }, async () => {
-    const root = tempDir('unmount-wb');
-    const mnt = join(root, 'mnt');
-    const data = join(root, 'data');
-    // Commits wait 10 minutes: only the unmount can commit them within the test.
-    const args = ['--data', data, '--commit-delay', '600'];
-    const env = { DAVFS_WRITE_MODE: 'writeback' };
+    // Commits wait 10 minutes: only the unmount can commit them.
+    const { mnt, args, env } = delayedCommitMount('unmount-wb');
     let mount = await startMount(mnt, args, env);
     try {
       await shOk(`echo waiting > ${mnt}/closed`);

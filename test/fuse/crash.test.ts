@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { forceUnmount, sh, shOk, startMount, tempDir } from './mount-process.js';
+import { delayedCommitMount, forceUnmount, sh, shOk, startMount, tempDir } from './mount-process.js';
 
 /**
  * A writer in its own process: writes `synced` bytes (and the same to a local copy), fsyncs, says
@@ -79,12 +79,8 @@ describe('fuse mount: kill -9', () => {
   });
 
   it('write-back: what a close returned for before its commit is committed by the next mount', { timeout: 300_000 }, async () => {
-    const root = tempDir('crash-wb');
-    const mnt = join(root, 'mnt');
-    const data = join(root, 'data');
-    // Commits wait 10 minutes after the close: the kill surely comes first.
-    const args = ['--data', data, '--commit-delay', '600'];
-    const env = { DAVFS_WRITE_MODE: 'writeback' };
+    // Commits wait 10 minutes: only the next mount (the kill surely comes first) can commit them.
+    const { root, mnt, data, args, env } = delayedCommitMount('crash-wb');
     let mount = await startMount(mnt, args, env);
     try {
       await shOk(

@@ -74,6 +74,16 @@ export function startMount(mountpoint: string, args: string[], env: NodeJS.Proce
   });
 }
 
+/**
+ * A write-back mount's folders and arguments whose commits wait 10 minutes after the close: in a
+ * test, only an unmount or the next mount's replay commits them.
+ */
+export function delayedCommitMount(prefix: string): { root: string; mnt: string; data: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const root = tempDir(prefix);
+  const data = join(root, 'data');
+  return { root, mnt: join(root, 'mnt'), data, args: ['--data', data, '--commit-delay', '600'], env: { DAVFS_WRITE_MODE: 'writeback' } };
+}
+
 /** Lazy unmount whatever is left (a killed mount process leaves a stale mount). */
 export function forceUnmount(mountpoint: string): void {
   spawnSync('fusermount', ['-uz', mountpoint], { stdio: 'ignore' });

@@ -47,23 +47,25 @@ async function stopChild(child: ChildProcess | undefined, mnt: string): Promise<
 
 /**
  * Ours, durable (a close returns once the chunks are in the store), or with `write_mode:
- * writeback` (a close returns once the file is in its local spool; committed and uploaded after).
+ * writeback` (a close returns once the file is in its local spool; committed and uploaded after);
+ * `verify: false` sets verify_downloads false (chunks read from the store are not hashed, as
+ * rclone does not hash its chunked reads).
  */
-export function ourMount(s3: S3TestServer, root: string, writeBack = false): MountUnderTest {
-  const tag = writeBack ? 'ours-wb' : 'ours';
+export function ourMount(s3: S3TestServer, root: string, { writeBack = false, verify = true } = {}): MountUnderTest {
+  const tag = `ours${writeBack ? '-wb' : ''}${verify ? '' : '-unverified'}`;
   const mnt = join(root, `mnt-${tag}`);
   const cache = join(root, `${tag}-cache`);
   const store = `s3://${s3.bucket}/${tag}?endpoint=${encodeURIComponent(s3.endpoint)}&path_style=true&region=us-east-1&access_key=${s3.accessKeyId}&secret_key=${s3.secretAccessKey}`;
   let child: ChildProcess | undefined;
   return {
-    name: writeBack ? 'davfs-bridge mount, write_mode writeback' : 'davfs-bridge mount',
+    name: `davfs-bridge mount${writeBack ? ', write_mode writeback' : ''}${verify ? '' : ', verify_downloads false'}`,
     mnt,
     async start() {
       spawnSync('mkdir', ['-p', mnt]);
       const args = ['--import', 'tsx', CLI, 'mount', '--store', store, '--meta', `sqlite://${join(root, `${tag}-meta.db`)}`, '--cache-dir', cache, '--cache-size', '4GiB', '--log-level', 'warn', mnt];
       // CLI_ENV carries the malloc settings the command would start itself again with, so that the
       // pid measured and signalled is the mount itself, not a parent waiting on it.
-      const env = { ...CLI_ENV, DAVFS_WRITE_MODE: writeBack ? 'writeback' : 'durable' };
+      const env = { ...CLI_ENV, DAVFS_WRITE_MODE: writeBack ? 'writeback' : 'durable', DAVFS_VERIFY_DOWNLOADS: String(verify) };
       child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {
         child!.once('exit', (code) => reject(new Error(`our mount exited with ${code}`)));

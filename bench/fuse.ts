@@ -3,7 +3,8 @@
 // S3 server (s3rver, as test/helpers/s3rver.ts starts it), in one run, runs interleaved. Prints a
 // markdown table of medians. Needs root (drop_caches), fusermount and rclone; a few GiB of disk.
 //   BENCH_RUNS (3), BENCH_FUSE_MIB (1024), BENCH_FUSE_FILES (10000),
-//   BENCH_FUSE_MOUNTS (durable,writeback,rclone: which mounts to measure)
+//   BENCH_FUSE_MOUNTS (durable,writeback,unverified,rclone: which mounts to measure; unverified is
+//   write-back with verify_downloads false, the work rclone does on a cold read)
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,10 +115,11 @@ const ROWS: [key: string, name: string, unit: string][] = [
 
 const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'davfs-fuse-bench-'));
 const s3 = await startS3rver();
-const chosen = (process.env.BENCH_FUSE_MOUNTS ?? 'durable,writeback,rclone').split(',');
+const chosen = (process.env.BENCH_FUSE_MOUNTS ?? 'durable,writeback,unverified,rclone').split(',');
 const candidates: [string, () => MountUnderTest][] = [
   ['durable', () => ourMount(s3, root)],
-  ['writeback', () => ourMount(s3, root, true)],
+  ['writeback', () => ourMount(s3, root, { writeBack: true })],
+  ['unverified', () => ourMount(s3, root, { writeBack: true, verify: false })],
   ['rclone', () => rcloneMount(s3, root)],
 ];
 const mounts = candidates.filter(([id]) => chosen.includes(id)).map(([, make]) => make());

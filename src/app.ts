@@ -84,6 +84,7 @@ export async function openCore(config: Config, log: Logger, opts: OpenCoreOption
     // the cache is filled behind it. Write-back: staged, then uploaded by chunks/write-back.ts.
     const chunks = new ChunkStore(objects, cache, {
       prefetchConcurrency: config.downloadConcurrency,
+      verifyDownloads: config.verifyDownloads,
       ...(writeBack
         ? {
             writeBack: {

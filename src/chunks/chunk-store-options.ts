@@ -41,6 +41,12 @@ export interface ChunkStoreOptions {
    * on the critical path: upload from memory and fill the cache afterwards instead.
    */
   stageUploads?: boolean;
+  /**
+   * Check each downloaded chunk's SHA-256 against its name (default true). Off, only its size is
+   * checked: a chunk the store corrupted or replaced with bytes of the same length is served and
+   * cached as it came (config/default.yaml verify_downloads says when that trade is worth it).
+   */
+  verifyDownloads?: boolean;
   /** Cache writes allowed to run in the background before callers wait for them. Default 8. */
   cacheFillsInFlight?: number;
   /**

@@ -77,7 +77,7 @@ export class ChunkStore {
         remember: (hash, data) => this.memory?.set(hash, data),
         received: (bytes) => (this.counts.bytesFromStore += bytes),
       },
-      this.prefetchConcurrency + 1,
+      { sparesKept: this.prefetchConcurrency + 1, verify: options.verifyDownloads ?? true },
     );
     if (options.writeBack !== undefined) {
       const { onUploaded } = options.writeBack;

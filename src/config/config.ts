@@ -28,6 +28,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   DAVFS_WRITE_BACK_DELAY: 'write_back_delay',
   DAVFS_READ_AHEAD: 'read_ahead',
   DAVFS_DOWNLOAD_CONCURRENCY: 'download_concurrency',
+  DAVFS_VERIFY_DOWNLOADS: 'verify_downloads',
   DAVFS_MAX_UPLOAD: 'max_upload',
   DAVFS_WEBDAV_PROPFIND_INFINITY: 'webdav.propfind_infinity',
   DAVFS_WEBDAV_MAX_XML_BODY: 'webdav.max_xml_body',
@@ -108,6 +109,7 @@ const RawConfig = z.strictObject({
   write_back_delay: duration,
   read_ahead: count(0, 16),
   download_concurrency: count(1, 64),
+  verify_downloads: bool,
   max_upload: size,
   webdav: z.strictObject({
     propfind_infinity: z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true'),
@@ -154,6 +156,8 @@ export interface Config {
   readAhead: number;
   /** Chunk downloads in flight at once for read-ahead (ChunkStore's prefetchConcurrency). */
   downloadConcurrency: number;
+  /** Check each chunk downloaded from the object store against its SHA-256 name. */
+  verifyDownloads: boolean;
   maxUpload: number;
   webdav: { propfindInfinity: boolean; maxXmlBody: number; lockMaxTimeoutS: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
@@ -230,6 +234,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     writeBackDelayMs: c.write_back_delay,
     readAhead: c.read_ahead,
     downloadConcurrency: c.download_concurrency,
+    verifyDownloads: c.verify_downloads,
     maxUpload: c.max_upload,
     webdav: { propfindInfinity: c.webdav.propfind_infinity, maxXmlBody: c.webdav.max_xml_body, lockMaxTimeoutS: c.webdav.lock_max_timeout },
     logLevel: c.log_level,

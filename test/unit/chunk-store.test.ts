@@ -293,6 +293,19 @@ describe('ChunkStore.read', () => {
     assert.deepEqual(await chunks.read(a.hash, a.data.length), a.data);
   });
 
+  it('with verifyDownloads off, checks a download only by size: same-length corruption comes through', async () => {
+    const { cache, objects, chunks } = await setup({ verifyDownloads: false });
+    const [a, b] = [chunk(), chunk()];
+    const flipped = Buffer.from(a.data);
+    flipped[5000] = flipped[5000]! ^ 1;
+    objects.objects.set(chunkKey(a.hash), flipped);
+    // The trade this setting makes (config/default.yaml verify_downloads), stated so it cannot drift.
+    assert.deepEqual(await chunks.read(a.hash, a.data.length), flipped);
+    objects.objects.set(chunkKey(b.hash), b.data.subarray(0, 9000));
+    await assert.rejects(chunks.read(b.hash, b.data.length), (err) => isFsError(err, 'EIO'));
+    assert.equal(cache.has(b.hash), false);
+  });
+
   it('reports a chunk missing from the store as EIO, not ENOENT', async () => {
     const { chunks } = await setup();
     const a = chunk();

@@ -69,6 +69,12 @@ describe('config', () => {
     assert.ok(problems(() => loadConfig({ env: { DAVFS_DOWNLOAD_CONCURRENCY: '0' } })).some((x) => x.startsWith('download_concurrency:')));
   });
 
+  it('checks downloaded chunks unless told not to', () => {
+    assert.equal(loadConfig({ env: {} }).verifyDownloads, true);
+    assert.equal(loadConfig({ env: { DAVFS_VERIFY_DOWNLOADS: 'false' } }).verifyDownloads, false);
+    assert.ok(problems(() => loadConfig({ env: { DAVFS_VERIFY_DOWNLOADS: 'no' } })).some((x) => x.startsWith('verify_downloads:')));
+  });
+
   it('names each bad value with its setting', () => {
     const p = problems(() =>
       loadConfig({ env: { DAVFS_LISTEN: 'nope', DAVFS_CACHE_SIZE: 'lots', DAVFS_STORE: 'ftp://x', DAVFS_UPLOAD_CONCURRENCY: '0' } }),

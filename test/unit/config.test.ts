@@ -61,10 +61,10 @@ describe('config', () => {
     assert.ok(problems(() => loadConfig({ env: { DAVFS_WRITE_BACK_DELAY: '5' } })).some((x) => x.startsWith('write_back_delay:')));
   });
 
-  it('reads ahead 4 chunks with 4 downloads at once unless told otherwise', () => {
+  it('reads ahead 8 chunks with 6 downloads at once unless told otherwise', () => {
     const defaults = loadConfig({ env: {} });
-    assert.equal(defaults.readAhead, 4);
-    assert.equal(defaults.downloadConcurrency, 4);
+    assert.equal(defaults.readAhead, 8);
+    assert.equal(defaults.downloadConcurrency, 6);
     assert.equal(loadConfig({ env: { DAVFS_DOWNLOAD_CONCURRENCY: '8' } }).downloadConcurrency, 8);
     assert.ok(problems(() => loadConfig({ env: { DAVFS_DOWNLOAD_CONCURRENCY: '0' } })).some((x) => x.startsWith('download_concurrency:')));
   });

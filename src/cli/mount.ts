@@ -153,7 +153,7 @@ async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
         attrCacheMs: seconds(flags.attrCache, '--attr-cache') * 1000,
         // Write-back acknowledges writes before they reach the object store; a close then returns
         // before the commit too, once the bytes are spooled (as rclone's full cache mode does).
-        ...(!flags.remote && config.writeMode === 'writeback' ? { commitAfterCloseMs: seconds(flags.commitDelay, '--commit-delay') * 1000 } : {}),
+        ...(!flags.remote && config.writeMode === 'writeback' ? commitAfterClose(seconds(flags.commitDelay, '--commit-delay'), config.inlineMax) : {}),
         maxRead: size(flags.maxRead, '--max-read'),
         allowOther: flags.allowOther ?? false,
         debug: flags.debugFuse ?? false,
@@ -192,6 +192,17 @@ async function runMount(mountpoint: string, flags: MountFlags): Promise<void> {
   // A daemon has no terminal to hang up; a foreground mount treats a hang-up as a stop.
   process.on('SIGHUP', () => (inDaemonChild() ? undefined : void stop('SIGHUP')));
   void mounted.unmountedElsewhere.then(() => stop('unmounted from outside'));
+}
+
+/**
+ * Write-back's close: it returns once the bytes are spooled, and the commit follows `delayS`
+ * later. With no delay asked for, files up to inline_max are held in memory and committed at the
+ * close instead: their commit is one metadata row (no object store request), cheaper than the
+ * spool file. A delay is asked for to let rewrites of a file coalesce into one commit, so then
+ * they are spooled like the rest.
+ */
+function commitAfterClose(delayS: number, inlineMax: number): { commitAfterCloseMs: number; commitAtCloseUpTo?: number } {
+  return { commitAfterCloseMs: delayS * 1000, ...(delayS === 0 ? { commitAtCloseUpTo: inlineMax } : {}) };
 }
 
 function seconds(text: string, flag: string): number {

@@ -32,7 +32,16 @@ export interface FuseFsOptions {
    * returns once they are there and noted in `journal`, and the commit follows (deferred-commits.ts).
    * Without it every close commits before it returns.
    */
-  spool?: DeferredCommitOptions & { journal: CommitJournal };
+  spool?: DeferredCommitOptions & {
+    journal: CommitJournal;
+    /**
+     * Files whose writes end within this many bytes are held in memory and committed at their
+     * close instead (undefined: every written file is spooled). Meant for inline_max with no
+     * commit delay: such a commit is one metadata row, no object store request, cheaper than the
+     * spool file it saves (create, read back, unlink).
+     */
+    commitAtCloseUpTo?: number;
+  };
 }
 
 /** statfs block size: the kernel's largest request; 2^32 blocks of it cover 512 TiB (the fields are 32-bit). */
@@ -160,8 +169,14 @@ export class FuseFs implements FuseHandlers {
     // A reader closing must not cut another descriptor's streaming write short.
     if (!h.wrote && h.file.isStreaming()) return;
     // A reader has nothing to note (and must not wait for a commit running): writers note theirs.
-    if (this.spooling(h.file)) return h.wrote ? this.noteClosed(h.file) : undefined;
+    if (this.spooling(h.file) && !(h.wrote && this.commitsAtClose(h.file))) return h.wrote ? this.noteClosed(h.file) : undefined;
     await this.sync(h.file);
+  }
+
+  /** A spooled file still held in memory (spool.commitAtCloseUpTo) and no larger: committed at its close. */
+  private commitsAtClose(f: OpenFile): boolean {
+    const upTo = this.o.spool?.commitAtCloseUpTo;
+    return upTo !== undefined && f.isHeldInMemory() && f.size <= upTo;
   }
 
   /** fsync(2) and fdatasync(2): commit the file, then make the metadata commits durable. */
@@ -206,6 +221,8 @@ export class FuseFs implements FuseHandlers {
   private async note(f: OpenFile): Promise<void> {
     await f.lock.run(async () => {
       if (f.isClean()) return;
+      // The record names the spool file: writes still in memory go there first.
+      await f.spill();
       this.noted.set(f, f.changes);
       await this.o.spool!.journal.record(f.spoolRecord());
     });
@@ -473,6 +490,7 @@ export class FuseFs implements FuseHandlers {
         stagingDir: this.o.stagingDir,
         streamBuffer: this.o.streamBuffer,
         spool: this.deferred !== undefined,
+        ...(this.o.spool?.commitAtCloseUpTo === undefined ? {} : { spoolInMemoryUpTo: this.o.spool.commitAtCloseUpTo }),
         committed: (st) => this.attrs.set(st),
         now: this.now,
       },

@@ -26,6 +26,8 @@ export interface MountOptions extends Omit<KernelOptions, 'fsname'> {
    * the file's last close; undefined: every close commits first.
    */
   commitAfterCloseMs?: number;
+  /** With commitAfterCloseMs: files that end within this many bytes commit at their close all the same (FuseFsOptions.spool). */
+  commitAtCloseUpTo?: number;
   /** User-space attribute cache lifetime in ms (0: off). */
   attrCacheMs: number;
   /** Bytes a streaming write buffers ahead of the store. */
@@ -73,7 +75,16 @@ export async function mountFileSystem(fs: FileSystem, o: MountOptions, log: Logg
     defaults: { uid: o.uid, gid: o.gid },
     locker: o.locker,
     log,
-    ...(o.commitAfterCloseMs === undefined ? {} : { spool: { ...SPOOL_BACKLOG, delayMs: o.commitAfterCloseMs, journal } }),
+    ...(o.commitAfterCloseMs === undefined
+      ? {}
+      : {
+          spool: {
+            ...SPOOL_BACKLOG,
+            delayMs: o.commitAfterCloseMs,
+            journal,
+            ...(o.commitAtCloseUpTo === undefined ? {} : { commitAtCloseUpTo: o.commitAtCloseUpTo }),
+          },
+        }),
   });
   const session = await mountFuse(mountpoint, ops, o, (op, path, err, errno) => {
     if (isExpectedErrno(errno)) log.debug({ op, path, errno }, 'fuse operation refused');

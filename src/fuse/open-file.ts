@@ -46,6 +46,11 @@ export interface OpenFileDeps {
   streamBuffer: number;
   /** Stage every write in a named spool file (a commit may come after the close); no streaming. */
   spool: boolean;
+  /**
+   * Spooled: hold a file's writes in memory while they end at or before this many bytes, and
+   * make the spool file only past that or when spill() is called (StagedWrites.inMemory).
+   */
+  spoolInMemoryUpTo?: number;
   /** Called after each commit with the new Stat (the attribute cache keeps it). */
   committed(st: Stat): void;
   now(): number;
@@ -132,6 +137,22 @@ export class OpenFile {
     return this.committedStat !== undefined;
   }
 
+  private async newStaged(): Promise<StagedWrites> {
+    const upTo = this.deps.spoolInMemoryUpTo;
+    if (this.deps.spool && upTo !== undefined) return StagedWrites.inMemory(this.deps.stagingDir, this.id, upTo);
+    return StagedWrites.create(this.deps.stagingDir, this.deps.spool ? this.id : undefined);
+  }
+
+  /** True while the file's writes sit in memory only (spoolInMemoryUpTo): no spool file yet. */
+  isHeldInMemory(): boolean {
+    return this.staged?.isInMemory === true;
+  }
+
+  /** Puts writes held in memory into the spool file, as a journal record of the file needs. */
+  async spill(): Promise<void> {
+    await this.staged?.spill();
+  }
+
   /** What a replay needs to commit this file as it is now (after a close of it). */
   spoolRecord(): SpoolRecord {
     return {
@@ -193,7 +214,8 @@ export class OpenFile {
       await this.stream.source.push(data);
       return;
     }
-    this.staged ??= await StagedWrites.create(this.deps.stagingDir, this.deps.spool ? this.id : undefined);
+    this.staged ??= await this.newStaged();
+    if (!this.staged.fits(end)) await this.staged.spill();
     this.staged.write(offset, data);
     this.changed(Math.max(this.size, end));
   }

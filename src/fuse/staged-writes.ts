@@ -3,6 +3,9 @@
 // Committed at close, the local file is unlinked as soon as it is open, so a crash leaves nothing
 // behind (its bytes were never acknowledged: only fsync and close acknowledge, and both commit
 // first). Committed after close (deferred-commits.ts), it keeps its name: the next mount replays it.
+// A spool may start in memory instead (inMemory): a small file that is committed at its close
+// then never costs a local file (create, read back, unlink: thread-pool round trips each); it is
+// spilled to its named file once it grows past the limit or must outlive the close.
 import { writeSync } from 'node:fs';
 import { open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,15 +22,69 @@ const PIECE = 1 << 20;
 export const SPOOL_PREFIX = 'spool-';
 let counter = 0;
 
+/** Where the bytes of an in-memory spool go once it spills. */
+interface SpillTarget {
+  dir: string;
+  keepAs: string;
+  /** Bytes held in memory at most. */
+  limit: number;
+}
+
 export class StagedWrites {
   /** Dirty intervals: sorted, disjoint, never touching (touching ones are merged). */
   private list: Extent[] = [];
+  /** The bytes while in memory (no file yet), at their offsets; grown as writes need. */
+  private memory: Buffer | undefined;
 
   /** `path`: the local file's name while it is kept (a spool), else undefined. */
   private constructor(
-    private readonly file: FileHandle,
-    readonly path: string | undefined,
-  ) {}
+    private file: FileHandle | undefined,
+    private keptPath: string | undefined,
+    private readonly spillTo?: SpillTarget,
+  ) {
+    if (file === undefined) this.memory = Buffer.alloc(0);
+  }
+
+  /** The local file's name while it is kept (a spool); undefined for an unlinked or in-memory one. */
+  get path(): string | undefined {
+    return this.keptPath;
+  }
+
+  /**
+   * A spool held in memory until it holds bytes past `limit` or spill() is called: then it becomes
+   * the local file SPOOL_PREFIX + keepAs in `dir`, as create(dir, keepAs) makes.
+   */
+  static inMemory(dir: string, keepAs: string, limit: number): StagedWrites {
+    return new StagedWrites(undefined, undefined, { dir, keepAs, limit });
+  }
+
+  /** Whether the bytes are in memory, with no local file yet. */
+  get isInMemory(): boolean {
+    return this.file === undefined;
+  }
+
+  /** Whether a write ending at `end` can be taken without spill() first. */
+  fits(end: number): boolean {
+    return this.file !== undefined || end <= this.spillTo!.limit;
+  }
+
+  /** Moves in-memory bytes to the named local file (nothing to do once there). */
+  async spill(): Promise<void> {
+    if (this.file !== undefined) return;
+    const target = this.spillTo!;
+    const path = join(target.dir, SPOOL_PREFIX + target.keepAs);
+    const file = await open(path, 'wx+');
+    try {
+      for (const e of this.list) await file.write(this.memory!, e.start, e.end - e.start, e.start);
+    } catch (err) {
+      await file.close();
+      await rm(path, { force: true });
+      throw err;
+    }
+    this.file = file;
+    this.keptPath = path;
+    this.memory = undefined;
+  }
 
   /**
    * An empty local file in `dir`. `keepAs`: leave it named SPOOL_PREFIX + keepAs (a spool file the
@@ -70,19 +127,37 @@ export class StagedWrites {
    * when the thread pool would be held as long.
    */
   write(offset: number, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) done += writeSync(this.file.fd, data, done, data.length - done, offset + done);
-    this.list = addExtent(this.list, { start: offset, end: offset + data.length });
+    const end = offset + data.length;
+    if (this.file === undefined) {
+      if (!this.fits(end)) throw new RangeError(`in-memory staged writes: byte ${end} is past the limit; spill() first`);
+      if (end > this.memory!.length) {
+        const grown = Buffer.alloc(Math.min(this.spillTo!.limit, Math.max(end, this.memory!.length * 2)));
+        this.memory!.copy(grown);
+        this.memory = grown;
+      }
+      this.memory!.set(data, offset);
+    } else {
+      let done = 0;
+      while (done < data.length) done += writeSync(this.file.fd, data, done, data.length - done, offset + done);
+    }
+    this.list = addExtent(this.list, { start: offset, end });
   }
 
   /** Forgets dirty bytes at or past `size` (the file was truncated). */
   async truncate(size: number): Promise<void> {
     this.list = this.list.filter((e) => e.start < size).map((e) => ({ start: e.start, end: Math.min(e.end, size) }));
-    await this.file.truncate(size);
+    if (this.file === undefined) this.memory!.fill(0, Math.min(size, this.memory!.length));
+    else await this.file.truncate(size);
   }
 
   /** Reads dirty bytes [pos, pos+len) into `buf` at `at` (the caller knows they are dirty). */
   async readInto(buf: Buffer, at: number, pos: number, len: number): Promise<void> {
+    if (this.file === undefined) {
+      const n = Math.max(0, Math.min(len, this.memory!.length - pos));
+      if (n > 0) this.memory!.copy(buf, at, pos, pos + n);
+      buf.fill(0, at + n, at + len);
+      return;
+    }
     let done = 0;
     while (done < len) {
       const { bytesRead } = await this.file.read(buf, at + done, len - done, pos + done);
@@ -110,13 +185,15 @@ export class StagedWrites {
   /** Everything was committed: start over with an empty file. */
   async clear(): Promise<void> {
     this.list = [];
-    await this.file.truncate(0);
+    if (this.file === undefined) this.memory = Buffer.alloc(0);
+    else await this.file.truncate(0);
   }
 
   /** Closes the local file; a kept one is removed too (its bytes were committed or given up). */
   async close(): Promise<void> {
+    if (this.file === undefined) return;
     await this.file.close();
-    if (this.path !== undefined) await rm(this.path, { force: true });
+    if (this.keptPath !== undefined) await rm(this.keptPath, { force: true });
   }
 }
 

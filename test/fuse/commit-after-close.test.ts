@@ -26,7 +26,7 @@ describe('FuseFs committing after close', () => {
 
   const content = async (p: string) => readAll((await core.vfs.read(p)).body);
   /** A FuseFs whose closed files wait `delayMs` for their commit, with its spool folder. */
-  const mount = async (delayMs: number, backlog = { maxFiles: 100, maxBytes: 1 << 30 }) => {
+  const mount = async (delayMs: number, backlog = { maxFiles: 100, maxBytes: 1 << 30 }, commitAtCloseUpTo?: number) => {
     const dir = mkdtempSync(join(tmpdir(), 'davfs-spool-'));
     const journal = await CommitJournal.open(dir);
     const ops = new FuseFs(core.vfs, {
@@ -34,7 +34,7 @@ describe('FuseFs committing after close', () => {
       attrCacheMs: 0,
       streamBuffer: MiB,
       defaults: { uid: 0, gid: 0 },
-      spool: { journal, delayMs, concurrency: 2, ...backlog },
+      spool: { journal, delayMs, concurrency: 2, ...backlog, ...(commitAtCloseUpTo === undefined ? {} : { commitAtCloseUpTo }) },
     });
     return { ops, dir, journal };
   };
@@ -98,6 +98,40 @@ describe('FuseFs committing after close', () => {
     for (let i = 0; i < 200 && ops.openFileCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(ops.openFileCount(), 0);
     assert.ok((await content('/soon.bin')).equals(data));
+    assert.deepEqual(spoolFiles(dir), []);
+  });
+
+  it('small files (commitAtCloseUpTo) are held in memory and committed at their close; larger ones are spooled', async () => {
+    const { ops, dir, journal } = await mount(HOUR, undefined, 32 * 1024);
+    const small = pseudoRandomBytes(20 * 1024, 3);
+    const fh = await ops.create('/small.txt', 0o100644);
+    await ops.write('/small.txt', fh, small, small.length, 0);
+    assert.deepEqual(readdirSync(dir).filter((n) => n !== JOURNAL_NAME), [], 'no spool file for bytes held in memory');
+    assert.ok((await readThrough(ops, '/small.txt')).equals(small), 'another descriptor reads them');
+    await ops.flush('/small.txt', fh);
+    assert.ok((await content('/small.txt')).equals(small), 'committed by the close');
+    await ops.release('/small.txt', fh);
+    assert.equal(journal.pending().length, 0);
+    assert.equal(ops.openFileCount(), 0);
+
+    // Past the limit the bytes move to a spool file, and the close returns before the commit.
+    const large = pseudoRandomBytes(40 * 1024, 4);
+    await put(ops, '/large.bin', large);
+    assert.equal(await core.vfs.tryStat('/large.bin'), undefined, 'not committed at close');
+    assert.equal(spoolFiles(dir).length, 1);
+    assert.equal(journal.pending().length, 1);
+    // Writes after the flush of a small file (a shared mapping) are spilled, noted and spooled.
+    const fh2 = await ops.create('/mapped-small.txt', 0o100644);
+    await ops.write('/mapped-small.txt', fh2, Buffer.from('first'), 5, 0);
+    await ops.flush('/mapped-small.txt', fh2);
+    await ops.write('/mapped-small.txt', fh2, Buffer.from('-later'), 6, 5);
+    await ops.release('/mapped-small.txt', fh2);
+    assert.equal(spoolFiles(dir).length, 2);
+    // The close committed 'first'; what came after is a record over that version.
+    assert.deepEqual(journal.pending().find((r) => r.path === '/mapped-small.txt')?.extents, [{ start: 5, end: 11 }]);
+    assert.deepEqual(await ops.syncAll(), []);
+    assert.ok((await content('/large.bin')).equals(large));
+    assert.equal((await content('/mapped-small.txt')).toString(), 'first-later');
     assert.deepEqual(spoolFiles(dir), []);
   });
 

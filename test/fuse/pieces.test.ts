@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsError, type FsErrorCode } from '../../src/core/errors.js';
@@ -85,6 +85,41 @@ describe('dirty extents', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('StagedWrites held in memory', () => {
+  it('keeps bytes without a local file up to its limit, then spills them to the named spool file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'davfs-staged-mem-'));
+    const s = StagedWrites.inMemory(dir, '7', 64);
+    try {
+      s.write(10, Buffer.from('hello'));
+      s.write(40, Buffer.from('world'));
+      assert.equal(s.isInMemory, true);
+      assert.deepEqual(readdirSync(dir), [], 'no local file while in memory');
+      assert.deepEqual(s.extents, [{ start: 10, end: 15 }, { start: 40, end: 45 }]);
+      assert.equal((await readAll(s.bytes(40, 45))).toString(), 'world');
+      const buf = Buffer.alloc(8, 1);
+      await s.readInto(buf, 0, 60, 8); // past the bytes held: zeros
+      assert.deepEqual(buf, Buffer.alloc(8));
+      assert.equal(s.fits(64), true);
+      assert.equal(s.fits(65), false);
+      assert.throws(() => s.write(60, Buffer.alloc(10)), RangeError);
+      await s.truncate(42);
+      assert.deepEqual(s.extents, [{ start: 10, end: 15 }, { start: 40, end: 42 }]);
+
+      await s.spill();
+      assert.equal(s.isInMemory, false);
+      assert.equal(s.path, join(dir, 'spool-7'));
+      const onDisk = readFileSync(join(dir, 'spool-7'));
+      assert.equal(onDisk.subarray(10, 15).toString(), 'hello');
+      assert.equal(onDisk.subarray(40, 42).toString(), 'wo');
+      s.write(100, Buffer.from('past the limit')); // a file now: no limit
+      assert.equal((await readAll(s.bytes(100, 114))).toString(), 'past the limit');
+    } finally {
+      await s.close();
+    }
+    assert.deepEqual(readdirSync(dir), [], 'a kept spool file is removed at close');
   });
 });
 

@@ -1,8 +1,9 @@
-// ContentFileReader's read-ahead window (the FUSE mount's read path): a reader going through a
+// Read-ahead windows. ContentFileReader (the FUSE mount's read path): a reader going through a
 // file in order gets the full window (twice read_ahead) within a few chunks; one that jumps gets
 // a small window that grows only while it keeps going in order, so a seek does not download tens
-// of MiB it will not read. Real ChunkStore over the memory object store; the metadata is a stub
-// answering the one query the reader makes.
+// of MiB it will not read. readContentRange (a GET's body): the window grows chunk by chunk, so a
+// client that stops early started few downloads. Real ChunkStore over the memory object store; the
+// metadata is a stub answering the one query each reader makes.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { DiskChunkCache } from '../../src/chunks/disk-cache.js';
 import type { ChunkExtent, MetaStore } from '../../src/meta/meta-store.js';
 import { MemoryObjectStore } from '../../src/store/memory-store.js';
 import { ContentFileReader } from '../../src/vfs/content-file-reader.js';
+import { readContentRange } from '../../src/vfs/content-reader.js';
 import type { Stat } from '../../src/vfs/types.js';
 
 const CHUNK = 1024;
@@ -57,10 +59,22 @@ async function setup() {
     assert.equal(await reader.readInto(buf, 0, i * CHUNK + 10, 100), 100);
     assert.deepEqual(buf, data[i]!.subarray(10, 110));
   };
-  return { chunks, furthest, readChunk };
+  /** A GET's body over the whole file, and the chunk index the read-ahead reached after each chunk. */
+  const streamReach = async (): Promise<number[]> => {
+    const seen: number[] = [];
+    const body = readContentRange({ meta, chunks, readAhead: READ_AHEAD }, 1, { start: 0, end: COUNT * CHUNK - 1 });
+    let i = 0;
+    for await (const part of body) {
+      assert.deepEqual(part, data[i]);
+      seen.push(furthest.index);
+      if (++i === 5) break; // the client goes away
+    }
+    return seen;
+  };
+  return { chunks, furthest, readChunk, streamReach };
 }
 
-describe('ContentFileReader read-ahead', () => {
+describe('read-ahead windows', () => {
   /** The furthest chunk index the read-ahead of each read asked for. */
   async function reach(readChunk: (i: number) => Promise<void>, furthest: { index: number }, order: number[]): Promise<number[]> {
     const seen: number[] = [];
@@ -84,5 +98,12 @@ describe('ContentFileReader read-ahead', () => {
     const order = [30, 31, 50, 10, 11, 12, 13];
     assert.deepEqual(await reach(readChunk, furthest, order), [30 + 2, 31 + 4, 50 + 2, 10 + 2, 11 + 4, 12 + 8, 13 + 16]);
     await chunks.idle();
+  });
+
+  it("a GET's body widens its window chunk by chunk up to read_ahead, and stops when the client does", async () => {
+    const { chunks, furthest, streamReach } = await setup();
+    assert.deepEqual(await streamReach(), [0 + 2, 1 + 4, 2 + READ_AHEAD, 3 + READ_AHEAD, 4 + READ_AHEAD]);
+    await chunks.idle();
+    assert.equal(furthest.index, 4 + READ_AHEAD, 'nothing asked for after the client left');
   });
 });

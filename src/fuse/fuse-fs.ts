@@ -5,8 +5,7 @@ import { FsError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import type { Stat } from '../vfs/types.js';
-import type { CommitJournal } from './commit-journal.js';
-import { DeferredCommits, type DeferredCommitOptions } from './deferred-commits.js';
+import { ClosedFileCommits, type SpoolOptions } from './closed-file-commits.js';
 import { AttrCache, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, toFuseAttr, type AttrDefaults } from './attrs.js';
 import type { FuseAttr, FuseHandlers, FuseStatfs } from './fuse-binding.js';
 import type { HiddenFiles } from './hidden-files.js';
@@ -29,19 +28,10 @@ export interface FuseFsOptions {
   hidden?: HiddenFiles;
   /**
    * Commit after the close (write_mode writeback): writes are spooled in `stagingDir`, a close
-   * returns once they are there and noted in `journal`, and the commit follows (deferred-commits.ts).
+   * returns once they are there and noted in `journal`, and the commit follows (closed-file-commits.ts).
    * Without it every close commits before it returns.
    */
-  spool?: DeferredCommitOptions & {
-    journal: CommitJournal;
-    /**
-     * Files whose writes end within this many bytes are held in memory and committed at their
-     * close instead (undefined: every written file is spooled). Meant for inline_max with no
-     * commit delay: such a commit is one metadata row, no object store request, cheaper than the
-     * spool file it saves (create, read back, unlink).
-     */
-    commitAtCloseUpTo?: number;
-  };
+  spool?: SpoolOptions;
 }
 
 /** statfs block size: the kernel's largest request; 2^32 blocks of it cover 512 TiB (the fields are 32-bit). */
@@ -60,11 +50,8 @@ export class FuseFs implements FuseHandlers {
   private readonly attrs: AttrCache;
   private readonly files: OpenFiles;
   private readonly writeLocks: WriteLocks<OpenFile>;
-  private readonly deferred: DeferredCommits<OpenFile> | undefined;
-  /** Failed attempts of a deferred commit (spaces its retries). */
-  private readonly failures = new WeakMap<OpenFile, number>();
-  /** OpenFile.changes when the file was last noted in the journal. */
-  private readonly noted = new WeakMap<OpenFile, number>();
+  /** Commits after close (write_mode writeback); undefined: every close commits first. */
+  private readonly closed: ClosedFileCommits | undefined;
 
   constructor(
     private readonly fs: FileSystem,
@@ -74,7 +61,13 @@ export class FuseFs implements FuseHandlers {
     this.attrs = new AttrCache(o.attrCacheMs);
     this.files = new OpenFiles(fs);
     this.writeLocks = new WriteLocks(o.locker, o.log ?? { warn: () => undefined });
-    this.deferred = o.spool && new DeferredCommits<OpenFile>(o.spool, (f) => this.commitClosed(f));
+    this.closed =
+      o.spool &&
+      new ClosedFileCommits(o.spool, {
+        commit: (f) => this.sync(f),
+        settled: (f) => this.settled(f),
+        ...(o.log === undefined ? {} : { log: o.log }),
+      });
   }
 
   async getattr(path: string): Promise<FuseAttr> {
@@ -146,7 +139,7 @@ export class FuseFs implements FuseHandlers {
       if (f.isClean()) return h.reader.readInto(f.path, f.version, f.size, buf, 0, pos, len);
       // Spooled: no stream to end, so a read need not wait for a commit that is running (a file
       // read back just after its close would otherwise wait for the whole commit).
-      if (this.deferred) return f.gate.shared(() => f.read(h.reader, buf, len, pos));
+      if (this.closed) return f.gate.shared(() => f.read(h.reader, buf, len, pos));
       return f.lock.run(() => f.read(h.reader, buf, len, pos));
     });
   }
@@ -169,14 +162,8 @@ export class FuseFs implements FuseHandlers {
     // A reader closing must not cut another descriptor's streaming write short.
     if (!h.wrote && h.file.isStreaming()) return;
     // A reader has nothing to note (and must not wait for a commit running): writers note theirs.
-    if (this.spooling(h.file) && !(h.wrote && this.commitsAtClose(h.file))) return h.wrote ? this.noteClosed(h.file) : undefined;
+    if (this.spooling(h.file) && !(h.wrote && this.closed!.commitsAtClose(h.file))) return h.wrote ? this.closed!.noteClosed(h.file) : undefined;
     await this.sync(h.file);
-  }
-
-  /** A spooled file still held in memory (spool.commitAtCloseUpTo) and no larger: committed at its close. */
-  private commitsAtClose(f: OpenFile): boolean {
-    const upTo = this.o.spool?.commitAtCloseUpTo;
-    return upTo !== undefined && f.isHeldInMemory() && f.size <= upTo;
   }
 
   /** fsync(2) and fdatasync(2): commit the file, then make the metadata commits durable. */
@@ -193,12 +180,7 @@ export class FuseFs implements FuseHandlers {
   async release(_path: string, fh: number): Promise<void> {
     const f = this.files.close(this.files.handle(fh));
     if (!f) return;
-    if (this.spooling(f) && !f.isClean()) {
-      // Writes after the last flush (a shared mapping's pages, written back at munmap) are noted
-      // here, so that a replay does not miss them.
-      if (this.noted.get(f) !== f.changes) await this.note(f);
-      return this.deferred!.schedule(f);
-    }
+    if (this.spooling(f) && !f.isClean()) return this.closed!.released(f);
     try {
       await this.sync(f);
     } finally {
@@ -208,44 +190,7 @@ export class FuseFs implements FuseHandlers {
 
   /** True when `f` commits after its close (spooled, and not a file unlinked while open). */
   private spooling(f: OpenFile): boolean {
-    return this.deferred !== undefined && !isUnlinkedOpenFile(f.path);
-  }
-
-  /** A close of a spooled file: waits for room in the backlog, then notes what is to commit. */
-  private async noteClosed(f: OpenFile): Promise<void> {
-    await this.deferred!.room(f);
-    await this.note(f);
-  }
-
-  /** Notes in the journal what a commit of `f` (dirty) would commit now. */
-  private async note(f: OpenFile): Promise<void> {
-    await f.lock.run(async () => {
-      if (f.isClean()) return;
-      // The record names the spool file: writes still in memory go there first.
-      await f.spill();
-      this.noted.set(f, f.changes);
-      await this.o.spool!.journal.record(f.spoolRecord());
-    });
-  }
-
-  /** The deferred commit of a closed file; a failure is retried later, or left to the next mount. */
-  private async commitClosed(f: OpenFile): Promise<void> {
-    // Opened again meanwhile: its last release schedules it again.
-    if (f.handles > 0) return;
-    try {
-      await this.sync(f);
-    } catch (err) {
-      const attempt = (this.failures.get(f) ?? 0) + 1;
-      this.failures.set(f, attempt);
-      const retry = !this.deferred!.draining;
-      this.o.log?.warn(
-        { path: f.path, attempt, err: (err as Error)?.message ?? String(err) },
-        retry ? 'could not commit a closed file; retrying' : 'could not commit a closed file; the next mount replays it',
-      );
-      if (retry) this.deferred!.schedule(f, Math.min(1000 * 2 ** attempt, 60_000), true);
-      return;
-    }
-    await this.settled(f);
+    return this.closed?.applies(f) === true;
   }
 
   /** Commits the closed files at or below `path` now (before an unlink or rename touches them). */
@@ -267,7 +212,7 @@ export class FuseFs implements FuseHandlers {
   /** The last handle is gone and nothing is left to commit: drop the file from the table. */
   private async finish(f: OpenFile): Promise<void> {
     if (!this.files.forget(f)) return;
-    await this.o.spool?.journal.done(f.id);
+    await this.closed?.journal.done(f.id);
     await f.dispose();
     await this.writeLocks.release(f);
   }
@@ -292,8 +237,8 @@ export class FuseFs implements FuseHandlers {
       await f.lock.run(() => f.truncate(size));
       if (this.spooling(f)) {
         // Acknowledged now: noted like a close (no handle of a writer may close after it).
-        await this.noteClosed(f);
-        if (f.handles === 0) this.deferred!.schedule(f);
+        await this.closed!.noteClosed(f);
+        if (f.handles === 0) this.closed!.schedule(f);
       }
       return;
     }
@@ -361,7 +306,7 @@ export class FuseFs implements FuseHandlers {
     this.files.moved(src, dst);
     // Open files noted by an earlier close are noted again under their new path.
     for (const f of this.files.under(dst)) {
-      if (this.o.spool?.journal.has(f.id)) await this.note(f);
+      if (this.closed?.journal.has(f.id)) await this.closed.note(f);
     }
     if (isUnlinkedOpenFile(dst)) await this.journalHidden('added', dst);
   }
@@ -427,9 +372,9 @@ export class FuseFs implements FuseHandlers {
     for (const f of this.files.all()) {
       if (f.handles > 0) await this.sync(f).catch((err: unknown) => failed.push({ path: f.path, err }));
       // Closed and dirty: committed by the drain below (queued here if, unexpectedly, it was not).
-      else if (this.deferred && !this.deferred.has(f) && !f.isClean()) this.deferred.schedule(f, 0);
+      else if (this.closed && !this.closed.has(f) && !f.isClean()) this.closed.schedule(f, 0);
     }
-    await this.deferred?.drain();
+    await this.closed?.drain();
     return failed;
   }
 
@@ -441,7 +386,7 @@ export class FuseFs implements FuseHandlers {
 
   /** Commits what `f` holds; a journal record of it is done once the commit is in. */
   private commit(f: OpenFile): Promise<void> {
-    const journal = this.o.spool?.journal;
+    const journal = this.closed?.journal;
     return f.lock.run(() => f.sync(journal && (() => journal.done(f.id))));
   }
 
@@ -489,8 +434,8 @@ export class FuseFs implements FuseHandlers {
         fs: this.fs,
         stagingDir: this.o.stagingDir,
         streamBuffer: this.o.streamBuffer,
-        spool: this.deferred !== undefined,
-        ...(this.o.spool?.commitAtCloseUpTo === undefined ? {} : { spoolInMemoryUpTo: this.o.spool.commitAtCloseUpTo }),
+        spool: this.closed !== undefined,
+        ...(this.closed?.inMemoryUpTo === undefined ? {} : { spoolInMemoryUpTo: this.closed.inMemoryUpTo }),
         committed: (st) => this.attrs.set(st),
         now: this.now,
       },

@@ -161,8 +161,12 @@ export class FuseFs implements FuseHandlers {
     const h = this.files.handle(fh);
     // A reader closing must not cut another descriptor's streaming write short.
     if (!h.wrote && h.file.isStreaming()) return;
-    // A reader has nothing to note (and must not wait for a commit running): writers note theirs.
-    if (this.spooling(h.file) && !(h.wrote && this.closed!.commitsAtClose(h.file))) return h.wrote ? this.closed!.noteClosed(h.file) : undefined;
+    if (this.spooling(h.file)) {
+      // A reader has nothing to note (and must not wait for a commit running): writers note
+      // theirs, except small files held in memory, which commit now.
+      if (!h.wrote) return;
+      if (!this.closed!.commitsAtClose(h.file)) return this.closed!.noteClosed(h.file);
+    }
     await this.sync(h.file);
   }
 

@@ -14,7 +14,7 @@ import type { Logger } from '../core/log.js';
 import type { FileSystem } from '../vfs/file-system.js';
 import { CommitJournal, JOURNAL_NAME, type SpoolRecord } from './commit-journal.js';
 import { OpenFile } from './open-file.js';
-import { SPOOL_PREFIX, StagedWrites } from './staged-writes.js';
+import { StagedWrites, spoolFilePath } from './staged-writes.js';
 
 /** Failures that a later attempt would meet again. */
 const LASTING = new Set<FsErrorCode>(['ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EACCES', 'ENOSPC', 'EINVAL']);
@@ -36,7 +36,7 @@ export async function replaySpool(
   const journal = await CommitJournal.open(spoolDir);
   const result: ReplayResult = { committed: [], unsaved: [] };
   for (const rec of journal.pending()) {
-    const spoolPath = join(spoolDir, SPOOL_PREFIX + rec.id);
+    const spoolPath = spoolFilePath(spoolDir, rec.id);
     const hasSpool = await exists(spoolPath);
     const current = await fs.tryStat(rec.path);
     const same = (current?.etag ?? null) === rec.base && (current === undefined || current.kind === 'file');

@@ -22,6 +22,11 @@ const PIECE = 1 << 20;
 export const SPOOL_PREFIX = 'spool-';
 let counter = 0;
 
+/** The spool file of the file `id` (OpenFile.id) in the spool folder `dir`. */
+export function spoolFilePath(dir: string, id: string): string {
+  return join(dir, SPOOL_PREFIX + id);
+}
+
 /** Where the bytes of an in-memory spool go once it spills. */
 interface SpillTarget {
   dir: string;
@@ -72,7 +77,7 @@ export class StagedWrites {
   async spill(): Promise<void> {
     if (this.file !== undefined) return;
     const target = this.spillTo!;
-    const path = join(target.dir, SPOOL_PREFIX + target.keepAs);
+    const path = spoolFilePath(target.dir, target.keepAs);
     const file = await open(path, 'wx+');
     try {
       for (const e of this.list) await file.write(this.memory!, e.start, e.end - e.start, e.start);
@@ -91,7 +96,7 @@ export class StagedWrites {
    * next mount can replay); otherwise it is unlinked at once.
    */
   static async create(dir: string, keepAs?: string): Promise<StagedWrites> {
-    const path = join(dir, keepAs === undefined ? `${process.pid}-${++counter}` : SPOOL_PREFIX + keepAs);
+    const path = keepAs === undefined ? join(dir, `${process.pid}-${++counter}`) : spoolFilePath(dir, keepAs);
     const file = await open(path, 'wx+');
     if (keepAs !== undefined) return new StagedWrites(file, path);
     await unlink(path);

@@ -9,7 +9,7 @@
 import { chunkBufferSize } from '../chunks/chunk-buffer.js';
 import { FsError } from '../core/errors.js';
 import type { ChunkExtent } from '../meta/meta-store.js';
-import type { ContentReaderDeps } from './content-reader.js';
+import { readAheadWindow, type ContentReaderDeps } from './content-reader.js';
 import type { FileReader } from './file-system.js';
 import type { Stat } from './types.js';
 
@@ -126,26 +126,19 @@ export class ContentFileReader implements FileReader {
     return slot;
   }
 
-  /**
-   * Chunks to download ahead of chunk i: twice read_ahead for a reader going through the file in
-   * order, since a queue this deep keeps every download slot busy while the kernel is still inside
-   * chunk i (a cold 1 GiB read through the mount: 157-160 MiB/s against 129-135 with read_ahead
-   * alone, when 2 ran at once). The window ramps up as the kernel's own read-ahead does: 2 chunks
-   * after a jump, twice as many for each chunk then entered in order (the first chunk of the file
-   * counts as in order: 4, 8, 16). With read_ahead 8 and 4 MiB chunks a full window is 64 MiB,
-   * too much to fetch for every seek of a player or a database.
-   */
-  private readAheadWindow(): number {
-    return Math.min(this.deps.readAhead * 2, 2 << Math.min(this.inOrder, 16));
-  }
-
   /** After chunk i: read the next local chunk into a slot; have the store download the next remote ones. */
   private readAhead(i: number): void {
     const next = this.extents[i + 1];
     if (next === undefined) return;
     if (this.deps.chunks.isLocal(next.hash)) this.slotFor(next);
+    // Up to twice read_ahead: a queue this deep keeps every download slot busy while the kernel
+    // is still inside chunk i (a cold 1 GiB read through the mount: 157-160 MiB/s against 129-135
+    // with read_ahead alone, when 2 ran at once). Ramped by the chunks entered in order (2 after a
+    // jump; the first chunk of the file counts as in order: 4, 8, 16): with read_ahead 8 and
+    // 4 MiB chunks a full window is 64 MiB, too much to fetch for every seek of a player or a
+    // database.
     const remote = this.extents
-      .slice(i + 1, i + 1 + this.readAheadWindow())
+      .slice(i + 1, i + 1 + readAheadWindow(this.deps.readAhead * 2, this.inOrder))
       .filter((e) => !this.deps.chunks.isLocal(e.hash))
       .map((e) => ({ hash: e.hash, size: e.length }));
     if (remote.length > 0) this.deps.chunks.prefetch(remote);

@@ -11,6 +11,15 @@ export interface ContentReaderDeps {
   readAhead: number;
 }
 
+/**
+ * Chunks to fetch ahead after `steps` chunks read in order: 2, then twice as many per step, up to
+ * `full`. Read-ahead ramps up as the kernel's own does, so a reader that stops or jumps soon has
+ * not started downloads of tens of MiB it will never read.
+ */
+export function readAheadWindow(full: number, steps: number): number {
+  return Math.min(full, 2 << Math.min(steps, 16));
+}
+
 /** Yields bytes [range.start, range.end] of the content; an empty range yields nothing. */
 export async function* readContentRange(deps: ContentReaderDeps, contentId: number, range: ByteRange): AsyncGenerator<Buffer> {
   if (range.end < range.start) return;
@@ -24,10 +33,9 @@ export async function* readContentRange(deps: ContentReaderDeps, contentId: numb
   }
   for (let i = 0; i < extents.length; i++) {
     const e = extents[i]!;
-    // The window ramps up (2, 4, 8, … chunks) as the reader takes chunk after chunk, so that a
-    // client that stops early (a preview reading a file's first bytes, a cancelled download) has
-    // not started read_ahead downloads (32 MiB at 8 × 4 MiB) it will never read.
-    const window = Math.min(deps.readAhead, 2 << Math.min(i, 16));
+    // Ramped: a client that stops early (a preview reading a file's first bytes, a cancelled
+    // download) has not started read_ahead downloads (32 MiB at 8 × 4 MiB) it will never read.
+    const window = readAheadWindow(deps.readAhead, i);
     if (window > 0) deps.chunks.prefetch(extents.slice(i + 1, i + 1 + window).map(toRef));
     const from = Math.max(range.start - e.offset, 0);
     const to = Math.min(range.end - e.offset + 1, e.length);
